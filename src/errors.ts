@@ -1,0 +1,44 @@
+/**
+ * Stable codes for everything preheat reports. A code is never reused for another meaning:
+ * users grep logs and CI output for them.
+ */
+export const Codes = {
+  /** A PREHEAT_* variable or option has a value preheat cannot use; the default is used. */
+  badOption: 'PREHEAT_W001',
+  /** A PREHEAT_* variable preheat does not know (usually a typo). */
+  unknownOption: 'PREHEAT_W002',
+  /** The native sampler (v8-profiler-next) could not be loaded; the inspector sampler is used. */
+  nativeSamplerUnavailable: 'PREHEAT_W003',
+  /** No sampler could be started; the agent records nothing. */
+  noSampler: 'PREHEAT_W004',
+  /** profile.json could not be used (corrupt, truncated, foreign, other schema); it was moved aside. */
+  badProfile: 'PREHEAT_W005',
+  /** Writing into PREHEAT_DIR failed. */
+  writeFailed: 'PREHEAT_W006',
+  /** The agent was loaded twice into one process. */
+  loadedTwice: 'PREHEAT_W007',
+  /** Something unexpected failed inside the agent; the app goes on untouched. */
+  internal: 'PREHEAT_W008',
+  /** The requested mode needs a part that is not built in this version. */
+  modeUnavailable: 'PREHEAT_W009',
+} as const;
+
+export type Code = (typeof Codes)[keyof typeof Codes];
+
+/** An error the CLI reports as one line and an exit code, without a stack trace. */
+export class PreheatError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'PreheatError';
+  }
+}
+
+export const ErrorCodes = {
+  usage: 'PREHEAT_ERR_USAGE',
+  input: 'PREHEAT_ERR_INPUT',
+  io: 'PREHEAT_ERR_IO',
+} as const;

@@ -1,0 +1,108 @@
+/**
+ * profile.json: the warm-up profile. Data only — it is parsed and checked here, never evaluated.
+ * Bump SCHEMA_VERSION on any change a previous reader would misread.
+ */
+export const SCHEMA_VERSION = 1;
+
+export interface HotFunction {
+  name: string;
+  /** Relative to the app root with '/' separators; absolute for files outside it; `node:…` for core modules. */
+  file: string;
+  /** 1-based line of the function's start as V8 reports it (the parameter list's opening parenthesis). */
+  line: number;
+  /** 1-based column of the same point. */
+  column: number;
+  /** `sha256:<16 hex>` of the function's source text; null when the source could not be read. */
+  sourceHash: string | null;
+  /** Samples at the top of the stack (decayed over generations, so not always a whole number). */
+  selfSamples: number;
+  /** Samples anywhere on the stack. */
+  totalSamples: number;
+  /** selfSamples / the profile's busy samples. */
+  share: number;
+  /** totalSamples / the profile's busy samples. */
+  totalShare: number;
+}
+
+export interface SampleTotals {
+  /** Samples that were not idle: the denominator of every share. */
+  busy: number;
+  gc: number;
+  program: number;
+  native: number;
+}
+
+export interface WarmupProfile {
+  schemaVersion: typeof SCHEMA_VERSION;
+  tool: 'preheat';
+  preheatVersion: string;
+  node: string;
+  v8: string;
+  appRoot: string;
+  /** 1 for the first recording; each recording merged in adds one. */
+  generation: number;
+  createdAt: string;
+  updatedAt: string;
+  sampleIntervalMicros: number;
+  samples: SampleTotals;
+  /** Ranked: most self samples first, then most total samples. */
+  hotFunctions: HotFunction[];
+}
+
+export type ParseResult = { ok: true; profile: WarmupProfile } | { ok: false; reason: string };
+
+/** Checks an untrusted profile.json text. The reason is one sentence a user can act on. */
+export function parseProfile(text: string): ParseResult {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    const truncated = /end of (JSON )?input|Unterminated/i.test(String(error));
+    return { ok: false, reason: truncated ? 'it is truncated (the JSON ends early)' : 'it is not valid JSON' };
+  }
+  if (!isObject(data) || data.tool !== 'preheat' || !('schemaVersion' in data)) {
+    return { ok: false, reason: 'it is not a preheat profile (no "tool": "preheat" and "schemaVersion")' };
+  }
+  if (data.schemaVersion !== SCHEMA_VERSION) {
+    return {
+      ok: false,
+      reason: `it has schema version ${JSON.stringify(data.schemaVersion)}; this preheat reads version ${SCHEMA_VERSION}`,
+    };
+  }
+  const problem = checkShape(data);
+  return problem ? { ok: false, reason: problem } : { ok: true, profile: data as unknown as WarmupProfile };
+}
+
+function checkShape(d: Record<string, unknown>): string | null {
+  for (const k of ['preheatVersion', 'node', 'v8', 'appRoot', 'createdAt', 'updatedAt'] as const) {
+    if (typeof d[k] !== 'string') return `its field "${k}" is not a string`;
+  }
+  for (const k of ['generation', 'sampleIntervalMicros'] as const) {
+    if (!isCount(d[k])) return `its field "${k}" is not a non-negative number`;
+  }
+  const s = d.samples;
+  if (!isObject(s) || !['busy', 'gc', 'program', 'native'].every((k) => isCount(s[k]))) {
+    return 'its field "samples" is not a set of counts';
+  }
+  if (!Array.isArray(d.hotFunctions)) return 'its field "hotFunctions" is not a list';
+  for (const [i, f] of d.hotFunctions.entries()) {
+    const ok =
+      isObject(f) &&
+      typeof f.name === 'string' &&
+      typeof f.file === 'string' &&
+      Number.isInteger(f.line) &&
+      Number.isInteger(f.column) &&
+      (f.sourceHash === null || typeof f.sourceHash === 'string') &&
+      ['selfSamples', 'totalSamples', 'share', 'totalShare'].every((k) => isCount(f[k]));
+    if (!ok) return `hot function #${i + 1} is malformed`;
+  }
+  return null;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}

@@ -1,0 +1,160 @@
+import type { CpuProfile } from './cpuprofile';
+
+/**
+ * The one stack model every part shares (design.md): a tree of frames with sample counts and
+ * per-line ticks. Plain data, so it crosses threads and files as JSON. Lines and columns are
+ * 1-based, as people and pprof count them.
+ */
+export type FrameKind = 'js' | 'native' | 'gc' | 'program' | 'idle' | 'root';
+
+export interface Frame {
+  name: string;
+  /** A `file://` URL, a `node:` specifier, or '' for native code. */
+  url: string;
+  /** 1-based; 0 when unknown. */
+  line: number;
+  /** 1-based; 0 when unknown. */
+  column: number;
+  kind: FrameKind;
+}
+
+export interface StackNode {
+  frame: number;
+  /** Index of the parent node; -1 for the root. */
+  parent: number;
+  children: number[];
+  /** Samples whose leaf is this node. */
+  self: number;
+  /** Self samples by 1-based source line, where the profile says. */
+  lines?: Record<number, number>;
+}
+
+export interface StackModel {
+  frames: Frame[];
+  /** nodes[0] is the root. */
+  nodes: StackNode[];
+  /** Every sample, idle included. */
+  totalSamples: number;
+  /** Wall time the samples cover, in microseconds. */
+  durationMicros: number;
+}
+
+const specialKinds: Record<string, FrameKind> = {
+  '(root)': 'root',
+  '(program)': 'program',
+  '(idle)': 'idle',
+  '(garbage collector)': 'gc',
+};
+
+export function frameKind(name: string, url: string): FrameKind {
+  return specialKinds[name] ?? (url === '' ? 'native' : 'js');
+}
+
+export function frameKey(f: Frame): string {
+  return `${f.name}\u0000${f.url}\u0000${f.line}\u0000${f.column}`;
+}
+
+export function emptyModel(): StackModel {
+  const root: Frame = { name: '(root)', url: '', line: 0, column: 0, kind: 'root' };
+  return { frames: [root], nodes: [{ frame: 0, parent: -1, children: [], self: 0 }], totalSamples: 0, durationMicros: 0 };
+}
+
+/**
+ * Converts a DevTools profile. Counts come from `samples` when present (exact), else `hitCount`;
+ * line ticks from `positionTicks`, summed by line because Node 26 repeats a line within a node.
+ */
+export function fromCpuProfile(profile: CpuProfile): StackModel {
+  const model = emptyModel();
+  const frameIndex = new Map<string, number>([[frameKey(model.frames[0]!), 0]]);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const counts = new Map<number, number>();
+  if (profile.samples?.length) {
+    for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
+  } else {
+    for (const n of profile.nodes) counts.set(n.id, n.hitCount ?? 0);
+  }
+
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+  const roots = profile.nodes.filter((n) => !parentOf.has(n.id));
+
+  // Iterative walk: real profiles nest thousands deep, past what recursion allows.
+  const stack: [number, number][] = [];
+  for (const r of roots) {
+    if (r.callFrame.functionName === '(root)') for (const c of r.children ?? []) stack.push([c, 0]);
+    else stack.push([r.id, 0]);
+  }
+  const seen = new Set<number>();
+  while (stack.length) {
+    const [id, parent] = stack.pop()!;
+    const n = byId.get(id);
+    if (!n || seen.has(id)) continue; // dangling or cyclic ids in a foreign file
+    seen.add(id);
+    const cf = n.callFrame;
+    const frame: Frame = {
+      name: cf.functionName,
+      url: cf.url,
+      line: cf.lineNumber >= 0 ? cf.lineNumber + 1 : 0,
+      column: cf.columnNumber >= 0 ? cf.columnNumber + 1 : 0,
+      kind: frameKind(cf.functionName, cf.url),
+    };
+    const key = frameKey(frame);
+    let fi = frameIndex.get(key);
+    if (fi === undefined) {
+      fi = model.frames.push(frame) - 1;
+      frameIndex.set(key, fi);
+    }
+    const at = childFor(model, parent, fi);
+    const node = model.nodes[at]!;
+    const self = counts.get(id) ?? 0;
+    node.self += self;
+    model.totalSamples += self;
+    if (n.positionTicks?.length) {
+      node.lines ??= {};
+      for (const t of n.positionTicks) node.lines[t.line] = (node.lines[t.line] ?? 0) + t.ticks;
+    }
+    for (const c of n.children ?? []) stack.push([c, at]);
+  }
+  model.durationMicros = Math.max(0, profile.endTime - profile.startTime);
+  return model;
+}
+
+/** The child of `parent` for `frame`, created when missing: equal call paths share one node. */
+function childFor(model: StackModel, parent: number, frame: number): number {
+  const p = model.nodes[parent]!;
+  for (const c of p.children) if (model.nodes[c]!.frame === frame) return c;
+  const index = model.nodes.push({ frame, parent, children: [], self: 0 }) - 1;
+  p.children.push(index);
+  return index;
+}
+
+/** Adds `from` into `into` (several inputs, one view). Returns `into`. */
+export function mergeInto(into: StackModel, from: StackModel): StackModel {
+  const frameIndex = new Map(into.frames.map((f, i) => [frameKey(f), i]));
+  const mapFrame = (i: number) => {
+    const f = from.frames[i]!;
+    const key = frameKey(f);
+    let at = frameIndex.get(key);
+    if (at === undefined) {
+      at = into.frames.push({ ...f }) - 1;
+      frameIndex.set(key, at);
+    }
+    return at;
+  };
+  const stack: [number, number][] = from.nodes[0]!.children.map((c) => [c, 0]);
+  while (stack.length) {
+    const [src, dstParent] = stack.pop()!;
+    const n = from.nodes[src]!;
+    const at = childFor(into, dstParent, mapFrame(n.frame));
+    const dst = into.nodes[at]!;
+    dst.self += n.self;
+    if (n.lines) {
+      dst.lines ??= {};
+      for (const [line, ticks] of Object.entries(n.lines)) dst.lines[+line] = (dst.lines[+line] ?? 0) + ticks;
+    }
+    for (const c of n.children) stack.push([c, at]);
+  }
+  into.totalSamples += from.totalSamples;
+  into.durationMicros += from.durationMicros;
+  return into;
+}

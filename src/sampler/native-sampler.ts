@@ -1,0 +1,92 @@
+import { pathToFileURL } from 'node:url';
+import type { CallFrame, CpuProfile, CpuProfileNode, PositionTick } from '../profile/cpuprofile';
+import type { Sampler } from './sampler';
+
+/** What v8-profiler-next returns with `setGenerateType(1)`: DevTools-like, but 1-based and with its own tick field. */
+interface NativeNode {
+  id: number;
+  hitCount: number;
+  callFrame: {
+    functionName: string;
+    scriptId: number;
+    url: string;
+    lineNumber: number;
+    columnNumber: number;
+    bailoutReason?: string;
+    lineTicks?: { line: number; hitCount: number }[];
+  };
+  children: number[];
+}
+
+interface NativeProfile {
+  nodes: NativeNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+  delete(): void;
+}
+
+interface NativeBinding {
+  setGenerateType(type: 0 | 1): void;
+  setSamplingInterval(micros: number): void;
+  startProfiling(name: string, recordSamples: boolean, mode?: 0 | 1): void;
+  stopProfiling(name: string): NativeProfile | undefined;
+}
+
+/**
+ * The primary backend: V8's CpuProfiler through the v8-profiler-next addon. Throws when the addon
+ * cannot be loaded (not built, built for another Node ABI); the caller falls back.
+ */
+export function createNativeSampler(intervalMicros: number): Sampler {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const binding = require('v8-profiler-next') as NativeBinding;
+  binding.setGenerateType(1);
+  binding.setSamplingInterval(intervalMicros);
+  // A fixed title per process: v8-profiler-next keeps profiles by title until they are stopped.
+  const title = `preheat-${process.pid}`;
+  let running = false;
+
+  return {
+    kind: 'native',
+    start() {
+      // Lazy logging (mode 0): no cost while not sampling. See v8-notes.md, "Profiler start-up".
+      binding.startProfiling(title, true, 0);
+      running = true;
+    },
+    stop() {
+      if (!running) return null;
+      running = false;
+      const raw = binding.stopProfiling(title);
+      if (!raw) return null;
+      try {
+        return toDevTools(raw);
+      } finally {
+        raw.delete();
+      }
+    },
+    dispose() {
+      if (running) this.stop();
+    },
+  };
+}
+
+/** Normalizes the addon's output to the DevTools format the inspector writes (0-based, file URLs, positionTicks). */
+export function toDevTools(raw: Pick<NativeProfile, 'nodes' | 'startTime' | 'endTime' | 'samples' | 'timeDeltas'>): CpuProfile {
+  const nodes: CpuProfileNode[] = raw.nodes.map((n) => {
+    const cf = n.callFrame;
+    const callFrame: CallFrame = {
+      functionName: cf.functionName,
+      scriptId: String(cf.scriptId),
+      url: cf.url.startsWith('/') ? pathToFileURL(cf.url).href : cf.url,
+      lineNumber: Math.max(-1, cf.lineNumber - 1),
+      columnNumber: Math.max(-1, cf.columnNumber - 1),
+    };
+    const node: CpuProfileNode = { id: n.id, callFrame, hitCount: n.hitCount, children: n.children };
+    const ticks: PositionTick[] | undefined = cf.lineTicks?.map((t) => ({ line: t.line, ticks: t.hitCount }));
+    if (ticks?.length) node.positionTicks = ticks;
+    if (cf.bailoutReason) node.deoptReason = cf.bailoutReason;
+    return node;
+  });
+  return { nodes, startTime: raw.startTime, endTime: raw.endTime, samples: raw.samples, timeDeltas: raw.timeDeltas };
+}
