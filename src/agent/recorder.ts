@@ -5,9 +5,9 @@ import type { Logger } from '../log';
 import { nextGeneration } from '../profile/merge';
 import type { WarmupProfile } from '../profile/schema';
 import { loadProfile, PROFILE_FILE, serializeProfile, writeFileAtomic } from '../profile/store';
-import { writeCpuprofile } from '../recorder/cpuprofile-files';
-import { Recording } from '../recorder/recording';
-import { SourceHasher } from '../recorder/source-hashes';
+import { writeCpuprofile } from '../profile/cpuprofile-files';
+import { Recording } from '../analysis/recording';
+import { SourceHasher } from '../analysis/source-hashes';
 import type { Sampler } from '../sampler/sampler';
 
 export interface RecorderStatus {

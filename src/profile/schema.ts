@@ -57,8 +57,7 @@ export function parseProfile(text: string): ParseResult {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    const truncated = /end of (JSON )?input|Unterminated/i.test(String(error));
-    return { ok: false, reason: truncated ? 'it is truncated (the JSON ends early)' : 'it is not valid JSON' };
+    return { ok: false, reason: endsEarly(text, error) ? 'it is truncated (the JSON ends early)' : 'it is not valid JSON' };
   }
   if (!isObject(data) || data.tool !== 'preheat' || !('schemaVersion' in data)) {
     return { ok: false, reason: 'it is not a preheat profile (no "tool": "preheat" and "schemaVersion")' };
@@ -97,6 +96,15 @@ function checkShape(d: Record<string, unknown>): string | null {
     if (!ok) return `hot function #${i + 1} is malformed`;
   }
   return null;
+}
+
+/** JSON.parse failed at (or past) the last character: the file was cut off, typically by a crash mid-write. */
+function endsEarly(text: string, error: unknown): boolean {
+  const message = String(error);
+  if (/end of (JSON )?input|Unterminated string/i.test(message)) return true;
+  const at = /at position (\d+)/.exec(message);
+  const length = text.trimEnd().length;
+  return at !== null && length > 0 && Number(at[1]) >= length - 1 && /^\s*[{[]/.test(text);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

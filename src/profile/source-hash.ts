@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as acorn from 'acorn';
 import * as walk from 'acorn-walk';
 
-type Node = acorn.Node & { id?: acorn.Node | null; params?: acorn.Node[]; expression?: boolean };
+type Node = acorn.Node & { id?: acorn.Node | null };
 
 const functionTypes = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
 const classTypes = new Set(['ClassDeclaration', 'ClassExpression']);
@@ -56,14 +56,13 @@ function tryParse(source: string, sourceType: 'script' | 'module'): acorn.Node |
   }
 }
 
-/** Where V8 says a function starts: its `(`, or the lone parameter of `x => …`. */
+/**
+ * Where V8 says a function starts: an arrow at its first token (`(`, its lone parameter, or
+ * `async`), any other function at its parameter list's `(`. Checked against real profiles in
+ * test/profile/source-hash.test.ts.
+ */
 function v8Position(source: string, node: Node): number {
-  const params = node.params ?? [];
-  if (node.type === 'ArrowFunctionExpression' && params.length === 1 && source[params[0]!.start - 1] !== '(') {
-    // `x => …` or `async x => …`: no parenthesis; V8 points at the parameter.
-    return params[0]!.start;
-  }
-  const from = node.id ? node.id.end : node.start;
-  const paren = source.indexOf('(', from);
+  if (node.type === 'ArrowFunctionExpression') return node.start;
+  const paren = source.indexOf('(', node.id ? node.id.end : node.start);
   return paren === -1 ? node.start : paren;
 }

@@ -76,7 +76,10 @@ export function fromCpuProfile(profile: CpuProfile): StackModel {
 
   const parentOf = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
-  const roots = profile.nodes.filter((n) => !parentOf.has(n.id));
+  // The `(root)` node; failing that (a foreign or damaged file), every parentless node, or the first.
+  const named = profile.nodes.find((n) => n.callFrame.functionName === '(root)');
+  const orphans = profile.nodes.filter((n) => !parentOf.has(n.id));
+  const roots = named ? [named] : orphans.length ? orphans : profile.nodes.slice(0, 1);
 
   // Iterative walk: real profiles nest thousands deep, past what recursion allows.
   const stack: [number, number][] = [];

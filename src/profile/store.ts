@@ -12,19 +12,28 @@ export type LoadResult =
   /** Unusable; moved aside to `movedTo` (null when even that failed) so nothing is lost. */
   | { kind: 'bad'; reason: string; movedTo: string | null };
 
-/** Synchronous: the agent reads its profile on its exit path too. */
-export function loadProfile(file: string): LoadResult {
+export type ReadResult = { kind: 'missing' } | { kind: 'ok'; profile: WarmupProfile } | { kind: 'bad'; reason: string; unreadable?: boolean };
+
+/** Reads and checks a profile.json, touching nothing. Synchronous: the agent reads on its exit path too. */
+export function readProfile(file: string): ReadResult {
   let text: string;
   try {
     const size = fs.statSync(file).size;
-    if (size > MAX_PROFILE_BYTES) return setAside(file, `it is ${size} bytes, more than a profile can be`);
+    if (size > MAX_PROFILE_BYTES) return { kind: 'bad', reason: `it is ${size} bytes, more than a profile can be` };
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'bad', reason: `it cannot be read (${(error as Error).message})`, movedTo: null };
+    return { kind: 'bad', reason: `it cannot be read (${(error as Error).message})`, unreadable: true };
   }
   const parsed = parseProfile(text);
-  return parsed.ok ? { kind: 'ok', profile: parsed.profile } : setAside(file, parsed.reason);
+  return parsed.ok ? { kind: 'ok', profile: parsed.profile } : { kind: 'bad', reason: parsed.reason };
+}
+
+/** The agent's read: an unusable profile is moved aside (never deleted) so a new one can take its place. */
+export function loadProfile(file: string): LoadResult {
+  const read = readProfile(file);
+  if (read.kind !== 'bad') return read;
+  return read.unreadable ? { kind: 'bad', reason: read.reason, movedTo: null } : setAside(file, read.reason);
 }
 
 function setAside(file: string, reason: string): LoadResult {

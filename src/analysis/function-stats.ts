@@ -1,4 +1,4 @@
-import type { StackModel } from './stack-model';
+import type { StackModel } from '../profile/stack-model';
 
 export interface FunctionStats {
   /** Index into model.frames. */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CpuProfile } from '../profile/cpuprofile';
-import { writeFileAtomic } from '../profile/store';
+import type { CpuProfile } from './cpuprofile';
+import { writeFileAtomic } from './store';
 
 const PREFIX = 'preheat-';
 const SUFFIX = '.cpuprofile';

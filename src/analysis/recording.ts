@@ -1,5 +1,5 @@
 import type { CpuProfile } from '../profile/cpuprofile';
-import { functionStats } from '../profile/function-stats';
+import { functionStats } from './function-stats';
 import { SCHEMA_VERSION, type HotFunction, type SampleTotals, type WarmupProfile } from '../profile/schema';
 import { fromCpuProfile } from '../profile/stack-model';
 import { toAppFile } from '../profile/app-path';

@@ -1,0 +1,50 @@
+import { PreheatError } from '../errors';
+import { preheatVersion } from '../version';
+import { mergeCommand } from './merge-command';
+import { recordCommand } from './record-command';
+import type { Io } from './io';
+import { processIo } from './io';
+
+const usage = `preheat — profile-guided warm-up and hot-path profiling for Node.js services
+
+Usage:
+  preheat record [--dir D] [--sampler S] -- <command...>   run a command with the agent in record mode
+  preheat merge <profile.json...> --out F                  merge several instances' profiles into one
+  preheat help | --help                                    this text
+  preheat --version                                        preheat's version
+
+Settings for the agent are PREHEAT_* environment variables; see README.md.
+Exit codes: 0 done, 1 failed, 2 bad usage; record exits with the command's own code.`;
+
+const commands: Record<string, (args: string[], io: Io) => Promise<number>> = {
+  record: recordCommand,
+  merge: mergeCommand,
+};
+
+/** The CLI is a thin layer over the library: it parses, calls, and turns errors into one line and a code. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    io.out(usage + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    io.out(preheatVersion() + '\n');
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.err(`preheat: unknown command ${JSON.stringify(name)}; run \`preheat help\`\n`);
+    return 2;
+  }
+  try {
+    return await command(rest, io);
+  } catch (error) {
+    if (error instanceof PreheatError) {
+      io.err(`preheat: ${error.message} [${error.code}]\n`);
+      return error.exitCode;
+    }
+    io.err(`preheat: ${name} failed: ${(error as Error)?.stack ?? String(error)}\n`);
+    return 1;
+  }
+}

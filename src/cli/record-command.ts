@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { readProfile, PROFILE_FILE } from '../profile/store';
+import { ErrorCodes, PreheatError } from '../errors';
+import type { Io } from './io';
+import { usageError } from './usage-error';
+
+/** The preload entry, found relative to this compiled file (dist/src/cli → agent/). */
+export const AGENT_ENTRY = path.resolve(__dirname, '..', '..', '..', 'agent', 'index.js');
+
+/**
+ * `preheat record [--dir D] [--sampler S] -- <command...>`: runs the command with the agent preloaded
+ * through NODE_OPTIONS (so `npm start` and shell scripts work too), passes SIGINT/SIGTERM on, and
+ * exits as the command did.
+ */
+export async function recordCommand(args: string[], io: Io): Promise<number> {
+  const split = args.indexOf('--');
+  const own = split === -1 ? args : args.slice(0, split);
+  const command = split === -1 ? [] : args.slice(split + 1);
+  let values: { dir?: string; sampler?: string };
+  try {
+    ({ values } = parseArgs({ args: own, options: { dir: { type: 'string' }, sampler: { type: 'string' } } }));
+  } catch (error) {
+    throw usageError((error as Error).message);
+  }
+  if (command.length === 0) throw usageError('record needs a command after `--`, e.g. preheat record -- node app.js');
+
+  const dir = path.resolve(values.dir ?? process.env.PREHEAT_DIR ?? '.preheat');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PREHEAT_MODE: 'record',
+    PREHEAT_DIR: dir,
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, `--require ${JSON.stringify(AGENT_ENTRY)}`].filter(Boolean).join(' '),
+  };
+  if (values.sampler) env.PREHEAT_SAMPLER = values.sampler;
+
+  const outcome = await run(command, env);
+  const read = readProfile(path.join(dir, PROFILE_FILE));
+  if (read.kind === 'ok') {
+    const top = read.profile.hotFunctions
+      .filter((f) => f.selfSamples > 0)
+      .slice(0, 3)
+      .map((f) => `${f.name || '(anonymous)'} ${f.file}:${f.line}`)
+      .join(', ');
+    io.err(
+      `preheat: ${path.join(dir, PROFILE_FILE)}: generation ${read.profile.generation}, ` +
+        `${read.profile.hotFunctions.length} hot functions${top ? `; hottest: ${top}` : ''}\n`,
+    );
+  } else {
+    io.err(`preheat: no profile was written into ${dir} (the command ran none of the app's code, or too briefly to sample)\n`);
+  }
+  if (outcome.signal) {
+    // Die the way the command died, so a caller sees the same status.
+    process.kill(process.pid, outcome.signal);
+  }
+  return outcome.code ?? 1;
+}
+
+function run(command: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
+    const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
+    const onInt = forward('SIGINT');
+    const onTerm = forward('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    const done = () => {
+      process.removeListener('SIGINT', onInt);
+      process.removeListener('SIGTERM', onTerm);
+    };
+    child.on('error', (error) => {
+      done();
+      reject(new PreheatError(ErrorCodes.input, `cannot run ${JSON.stringify(command[0])}: ${error.message}`));
+    });
+    child.on('exit', (code, signal) => {
+      done();
+      resolve({ code, signal });
+    });
+  });
+}

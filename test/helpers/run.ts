@@ -1,0 +1,64 @@
+import { spawn, type SpawnOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const repo = path.resolve(__dirname, '..', '..', '..');
+export const agent = path.join(repo, 'agent', 'index.js');
+export const cli = path.join(repo, 'bin', 'preheat.js');
+export const fixture = (...parts: string[]) => path.join(repo, 'fixtures', ...parts);
+
+export interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function tempDir(prefix = 'preheat-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** The environment of a child: the test machine's, minus any PREHEAT_* setting that would leak in. */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PREHEAT_') && k !== 'NODE_OPTIONS') env[k] = v;
+  return { ...env, ...extra };
+}
+
+/** Runs a command to its end; `onStdout` sees output as it arrives (to send a signal at the right moment). */
+export function run(
+  command: string,
+  args: string[],
+  options: SpawnOptions & { onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      options.onStdout?.(stdout, child);
+    });
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Runs a fixture program under the agent in record mode. */
+export function record(program: string[], dir: string, env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []) {
+  return run(process.execPath, [...nodeArgs, '--require', agent, ...program], {
+    env: cleanEnv({ PREHEAT_MODE: 'record', PREHEAT_DIR: dir, ...env }),
+    cwd: path.dirname(program[0]!),
+  });
+}
+
+export function readJson<T = any>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
+
+/** The `preheat:` lines a child wrote. */
+export function warnings(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l.startsWith('preheat:'));
+}
