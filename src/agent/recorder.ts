@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Options } from '../config/options';
 import { Codes, type Code } from '../errors';
 import type { Logger } from '../log';
@@ -30,6 +32,7 @@ export class Recorder {
   private baseline: WarmupProfile | null | undefined;
   private timer: NodeJS.Timeout | null = null;
   private sampling = false;
+  private dirState: 'unknown' | 'ok' | 'failed' = 'unknown';
   private stopped = false;
   private readonly status: RecorderStatus;
 
@@ -39,7 +42,15 @@ export class Recorder {
     private readonly log: Logger,
     preheatVersion: string,
   ) {
-    this.recording = new Recording({ preheatVersion, root: options.root, sampleIntervalMicros: options.sampleIntervalMicros });
+    this.recording = new Recording({
+      preheatVersion,
+      root: options.root,
+      sampleIntervalMicros: options.sampleIntervalMicros,
+      // This file is dist/src/agent/recorder.js; the preload entries live in agent/.
+      ignoreUrlPrefixes: [path.resolve(__dirname, '..', '..'), path.resolve(__dirname, '..', '..', '..', 'agent')].map(
+        (dir) => pathToFileURL(dir).href + '/',
+      ),
+    });
     this.hasher = new SourceHasher(options.root);
     this.profileFile = path.join(options.dir, PROFILE_FILE);
     this.status = { sampler: sampler.kind, windows: 0, writes: 0, lastWrite: null };
@@ -87,7 +98,7 @@ export class Recorder {
       const profile = this.guard('stopping a sampling window', () => this.sampler.stop());
       if (profile) {
         this.guard('reading the samples', () => this.recording.add(profile));
-        this.guard(
+        if (this.dirUsable()) this.guard(
           'writing a .cpuprofile',
           () => writeCpuprofile(this.options.dir, profile, this.recording.windows, this.options.maxCpuprofiles),
           Codes.writeFailed,
@@ -104,7 +115,7 @@ export class Recorder {
   private write(): void {
     // A wrapper process (npm, a shell script in node) that ran none of the app's code must not
     // replace the app's profile with its own.
-    if (!this.recording.touchesApp()) return;
+    if (!this.recording.touchesApp() || !this.dirUsable()) return;
     if (this.baseline === undefined) this.baseline = this.readBaseline();
     const current = this.recording.toProfile(this.options.maxFunctions, (f) => this.hasher.hash(f));
     const next = nextGeneration(this.baseline, current, this.options.decay, this.options.maxFunctions);
@@ -113,6 +124,20 @@ export class Recorder {
       this.status.writes++;
       this.status.lastWrite = next.updatedAt;
     }, Codes.writeFailed);
+  }
+
+  /** Creates the directory once; when that fails, one warning and the recording stays in memory. */
+  private dirUsable(): boolean {
+    if (this.dirState === 'unknown') {
+      try {
+        fs.mkdirSync(this.options.dir, { recursive: true });
+        this.dirState = 'ok';
+      } catch (error) {
+        this.dirState = 'failed';
+        this.log.warn(Codes.writeFailed, `cannot write into ${this.options.dir} (${(error as Error).message}); nothing will be saved`);
+      }
+    }
+    return this.dirState === 'ok';
   }
 
   private readBaseline(): WarmupProfile | null {

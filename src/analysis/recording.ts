@@ -20,6 +20,8 @@ export interface RecordingMeta {
   preheatVersion: string;
   root: string;
   sampleIntervalMicros: number;
+  /** URL prefixes of code to leave out: preheat's own, which is no part of the app's hot set. */
+  ignoreUrlPrefixes: string[];
 }
 
 /** The hot functions of this process so far, summed over its sampling windows. */
@@ -41,6 +43,7 @@ export class Recording {
     for (const s of stats.values()) {
       const frame = model.frames[s.frame]!;
       if (frame.kind !== 'js' || frame.line === 0) continue;
+      if (this.meta.ignoreUrlPrefixes.some((p) => frame.url.startsWith(p))) continue;
       const file = toAppFile(frame.url, this.meta.root);
       if (file === null) continue;
       const key = `${file}:${frame.line}:${frame.column}`;

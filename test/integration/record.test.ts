@@ -1,0 +1,128 @@
+import test from 'ava';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseProfile, type WarmupProfile } from '../../src/profile/schema';
+import { agent, cleanEnv, fixture, readJson, record, run, tempDir, warnings } from '../helpers/run';
+
+const textIndex = fixture('programs', 'text-index', 'main.js');
+
+function hottest(profile: WarmupProfile, n: number) {
+  return profile.hotFunctions.slice(0, n).map((f) => `${f.name} ${f.file}`);
+}
+
+test('record mode names the hot functions of a CPU-bound program by name and file', async (t) => {
+  const dir = tempDir();
+  const r = await record([textIndex, '1500'], dir);
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(warnings(r.stderr), []);
+  const text = fs.readFileSync(path.join(dir, 'profile.json'), 'utf8');
+  const parsed = parseProfile(text);
+  t.true(parsed.ok, text.slice(0, 200));
+  const profile = (parsed as { profile: WarmupProfile }).profile;
+  t.is(profile.generation, 1);
+  t.is(profile.node, process.versions.node);
+  t.is(profile.appRoot, path.dirname(textIndex));
+  // V8 charges an inlined callee's samples to its caller: tokenize, small, is inlined into search.
+  const top = hottest(profile, 3);
+  t.true(top.includes('scoreDocument lib/score.js'), top.join(', '));
+  t.true(top.includes('search main.js'), top.join(', '));
+  const tokenize = profile.hotFunctions.find((f) => f.name === 'tokenize')!;
+  t.is(tokenize.file, 'lib/tokenize.js');
+  t.is(tokenize.line, 3);
+  t.is(tokenize.column, 18);
+  t.regex(tokenize.sourceHash!, /^sha256:[0-9a-f]{16}$/);
+  const score = profile.hotFunctions.find((f) => f.name === 'scoreDocument')!;
+  t.true(score.share > 0.1 && score.share <= 1);
+  const search = profile.hotFunctions.find((f) => f.name === 'search')!;
+  t.true(search.totalShare > 0.6, String(search.totalShare));
+  t.false(profile.hotFunctions.some((f) => /dist\/src|agent\//.test(f.file)), 'preheat itself is not part of the hot set');
+});
+
+test('the raw samples are written as a DevTools .cpuprofile with line ticks', async (t) => {
+  const dir = tempDir();
+  const r = await record([textIndex, '800'], dir);
+  t.is(r.code, 0, r.stderr);
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  t.is(files.length, 1);
+  const cpu = readJson(path.join(dir, files[0]!));
+  t.true(Array.isArray(cpu.nodes) && Array.isArray(cpu.samples) && Array.isArray(cpu.timeDeltas));
+  t.is(cpu.samples.length, cpu.timeDeltas.length);
+  const tokenize = cpu.nodes.find((n: any) => n.callFrame.functionName === 'tokenize');
+  t.truthy(tokenize);
+  t.regex(tokenize.callFrame.url, /^file:\/\/.*tokenize\.js$/);
+  t.is(tokenize.callFrame.lineNumber, 2);
+  t.true(tokenize.positionTicks.length > 0);
+});
+
+test('a second recording merges into the profile as the next generation', async (t) => {
+  const dir = tempDir();
+  await record([textIndex, '500'], dir);
+  const first = readJson<WarmupProfile>(path.join(dir, 'profile.json'));
+  const r = await record([textIndex, '500'], dir);
+  t.is(r.code, 0, r.stderr);
+  const second = readJson<WarmupProfile>(path.join(dir, 'profile.json'));
+  t.is(second.generation, 2);
+  t.is(second.createdAt, first.createdAt);
+  // Decayed first run plus the second: more than either alone.
+  t.true(second.samples.busy > first.samples.busy * 0.5 + 1);
+});
+
+test('the app keeps its stdout and its exit code, and short programs end on their own', async (t) => {
+  const dir = tempDir();
+  const program = fixture('programs', 'quick-exit.js');
+  const bare = await run(process.execPath, [program, '7'], { env: cleanEnv() });
+  const withAgent = await record([program, '7'], dir);
+  t.is(withAgent.code, 7);
+  t.is(withAgent.stdout, bare.stdout);
+  t.is(withAgent.stderr, '');
+});
+
+test('a missing native addon falls back to the inspector sampler with one warning', async (t) => {
+  const dir = tempDir();
+  const r = await record([textIndex, '800'], dir, {}, ['--require', fixture('preload', 'no-native-addon.js')]);
+  t.is(r.code, 0);
+  const w = warnings(r.stderr);
+  t.is(w.length, 1, r.stderr);
+  t.regex(w[0]!, /native sampler \(v8-profiler-next\) could not be loaded .*using the node:inspector sampler \[PREHEAT_W003\]/);
+  const profile = readJson<WarmupProfile>(path.join(dir, 'profile.json'));
+  t.true(hottest(profile, 3).includes('scoreDocument lib/score.js'));
+});
+
+test('PREHEAT_SAMPLER=inspector records without loading the addon', async (t) => {
+  const dir = tempDir();
+  const r = await record([textIndex, '600'], dir, { PREHEAT_SAMPLER: 'inspector', PREHEAT_LOG_LEVEL: 'debug' });
+  t.is(r.code, 0);
+  t.regex(r.stderr, /recording with the inspector sampler/);
+  t.true(fs.existsSync(path.join(dir, 'profile.json')));
+});
+
+test('bad settings give one line each and the defaults, and recording goes on', async (t) => {
+  const dir = tempDir();
+  const r = await record([textIndex, '600'], dir, { PREHEAT_WINDOW_MS: 'soon', PREHEAT_SAMPLERR: 'x' });
+  t.is(r.code, 0);
+  t.deepEqual(warnings(r.stderr), [
+    'preheat: PREHEAT_WINDOW_MS="soon" is not an integer from 100 to 86400000 (milliseconds); using 10000 [PREHEAT_W001]',
+    'preheat: unknown setting PREHEAT_SAMPLERR; ignored (did you mean PREHEAT_SAMPLER?) [PREHEAT_W002]',
+  ]);
+  t.true(fs.existsSync(path.join(dir, 'profile.json')));
+});
+
+test('PREHEAT_MODE=off leaves the app alone', async (t) => {
+  const dir = tempDir();
+  const r = await record([textIndex, '300'], dir, { PREHEAT_MODE: 'off' });
+  t.is(r.code, 0);
+  t.is(r.stderr, '');
+  t.false(fs.existsSync(dir + '/profile.json'));
+});
+
+test('the agent loaded twice in one process starts once', async (t) => {
+  const dir = tempDir();
+  const copy = path.join(tempDir(), 'agent.js');
+  // A second copy of the entry (as with two installs of preheat) gets past the module cache.
+  fs.writeFileSync(copy, `require(${JSON.stringify(agent)}); require(${JSON.stringify(path.join(path.dirname(agent), '..', 'dist', 'src', 'agent', 'main.js'))}).startAgent();`);
+  const r = await record([textIndex, '300'], dir, {}, ['--require', copy]);
+  t.is(r.code, 0);
+  t.deepEqual(warnings(r.stderr), [
+    'preheat: the agent is already running in this process; the second start does nothing [PREHEAT_W007]',
+  ]);
+});

@@ -1,0 +1,46 @@
+import test from 'ava';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseProfile } from '../../src/profile/schema';
+import { agent, cleanEnv, fixture, run, tempDir } from '../helpers/run';
+
+const service = fixture('programs', 'busy-service.js');
+
+/** Runs the busy service (optionally under the agent) and sends `signal` once it has worked a while. */
+function runUntilSignal(signal: NodeJS.Signals, env: NodeJS.ProcessEnv, withAgent: boolean) {
+  let sent = false;
+  return run(process.execPath, [...(withAgent ? ['--require', agent] : []), service], {
+    env: cleanEnv(env),
+    cwd: path.dirname(service),
+    onStdout: (out, child) => {
+      if (!sent && out.includes('busy')) {
+        sent = true;
+        child.kill(signal);
+      }
+    },
+  });
+}
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  test(`${signal} mid-run leaves a valid profile.json and the app dies by ${signal} as it would alone`, async (t) => {
+    const dir = tempDir();
+    const bare = await runUntilSignal(signal, {}, false);
+    const r = await runUntilSignal(signal, { PREHEAT_MODE: 'record', PREHEAT_DIR: dir }, true);
+    t.is(bare.signal, signal);
+    t.is(r.signal, bare.signal);
+    t.is(r.code, bare.code);
+    t.is(r.stderr, '');
+    const parsed = parseProfile(fs.readFileSync(path.join(dir, 'profile.json'), 'utf8'));
+    t.true(parsed.ok);
+    t.true(parsed.ok && parsed.profile.hotFunctions.some((f) => f.name === 'checksum' && f.file === 'busy-service.js'));
+  });
+}
+
+test("the app's own SIGTERM handler still decides the exit code", async (t) => {
+  const dir = tempDir();
+  const r = await runUntilSignal('SIGTERM', { PREHEAT_MODE: 'record', PREHEAT_DIR: dir, FIXTURE_EXIT_ON_SIGTERM: '42' }, true);
+  t.is(r.code, 42);
+  t.is(r.signal, null);
+  t.regex(r.stdout, /app: graceful shutdown/);
+  t.true(parseProfile(fs.readFileSync(path.join(dir, 'profile.json'), 'utf8')).ok);
+});
