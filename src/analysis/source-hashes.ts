@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { fromAppFile } from '../profile/app-path';
-import { functionHash, indexSource, type SourceIndex } from '../profile/source-hash';
+import type { SourceIndex } from '../profile/source-hash';
 
 /**
  * Source hashes for profile entries, indexing each file once per (size, mtime). Runs at flush
@@ -15,7 +15,7 @@ export class SourceHasher {
     const abs = fromAppFile(f.file, this.root);
     if (abs === null) return null;
     const index = this.index(abs);
-    return index ? functionHash(index, f.line, f.column) : null;
+    return index ? sourceHash().functionHash(index, f.line, f.column) : null;
   }
 
   private index(abs: string): SourceIndex | null {
@@ -24,11 +24,17 @@ export class SourceHasher {
       const stamp = `${st.size}:${st.mtimeMs}`;
       const cached = this.files.get(abs);
       if (cached?.stamp === stamp) return cached.index;
-      const index = indexSource(fs.readFileSync(abs, 'utf8'));
+      const index = sourceHash().indexSource(fs.readFileSync(abs, 'utf8'));
       this.files.set(abs, { stamp, index });
       return index;
     } catch {
       return null;
     }
   }
+}
+
+/** Loaded at the first flush, not at start-up: the parser is a good part of the agent's load time. */
+function sourceHash(): typeof import('../profile/source-hash') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../profile/source-hash') as typeof import('../profile/source-hash');
 }

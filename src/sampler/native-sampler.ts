@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CallFrame, CpuProfile, CpuProfileNode, PositionTick } from '../profile/cpuprofile';
 import type { Sampler } from './sampler';
@@ -27,11 +29,39 @@ interface NativeProfile {
   delete(): void;
 }
 
-interface NativeBinding {
+/** The addon's `cpu` object, as its dispatch.js uses it. */
+interface CpuBinding {
   setGenerateType(type: 0 | 1): void;
   setSamplingInterval(micros: number): void;
-  startProfiling(name: string, recordSamples: boolean, mode?: 0 | 1): void;
+  startProfiling(name: string, recordSamples: boolean, mode: 0 | 1): void;
   stopProfiling(name: string): NativeProfile | undefined;
+}
+
+/**
+ * Loads the compiled addon itself rather than the package's entry: the entry goes through
+ * node-pre-gyp's path finder (about 15 ms of start-up here) and sets `process.profiler` in the
+ * app's process. The addon sits where node-pre-gyp builds it, one folder per Node ABI, so several
+ * Node versions can share one install. When that layout is not there, the package entry is used.
+ */
+function loadCpuBinding(): CpuBinding {
+  const pkg = require.resolve('v8-profiler-next/package.json');
+  const file = path.join(
+    path.dirname(pkg),
+    'build',
+    'binding',
+    'Release',
+    `node-v${process.versions.modules}-${process.platform}-${process.arch}`,
+    'profiler.node',
+  );
+  if (fs.existsSync(file)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const binding = require(file) as { setup(o: object, check: () => object): void; cpu: CpuBinding };
+    binding.setup({ debug: false, thread_id: 0 }, () => ({ greater_than_12_15_0: true }));
+    return binding.cpu;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const entry = require('v8-profiler-next') as CpuBinding & { startProfiling(n: string, r: boolean, m: 0 | 1): void };
+  return entry;
 }
 
 /**
@@ -39,11 +69,10 @@ interface NativeBinding {
  * cannot be loaded (not built, built for another Node ABI); the caller falls back.
  */
 export function createNativeSampler(intervalMicros: number): Sampler {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const binding = require('v8-profiler-next') as NativeBinding;
-  binding.setGenerateType(1);
-  binding.setSamplingInterval(intervalMicros);
-  // A fixed title per process: v8-profiler-next keeps profiles by title until they are stopped.
+  const cpu = loadCpuBinding();
+  cpu.setGenerateType(1);
+  cpu.setSamplingInterval(intervalMicros);
+  // A fixed title per process: the addon keeps profiles by title until they are stopped.
   const title = `preheat-${process.pid}`;
   let running = false;
 
@@ -51,13 +80,13 @@ export function createNativeSampler(intervalMicros: number): Sampler {
     kind: 'native',
     start() {
       // Lazy logging (mode 0): no cost while not sampling. See v8-notes.md, "Profiler start-up".
-      binding.startProfiling(title, true, 0);
+      cpu.startProfiling(title, true, 0);
       running = true;
     },
     stop() {
       if (!running) return null;
       running = false;
-      const raw = binding.stopProfiling(title);
+      const raw = cpu.stopProfiling(title);
       if (!raw) return null;
       try {
         return toDevTools(raw);
