@@ -2,6 +2,7 @@ import { PreheatError } from '../errors';
 import { preheatVersion } from '../version';
 import { mergeCommand } from './merge-command';
 import { recordCommand } from './record-command';
+import { topCommand } from './top-command';
 import type { Io } from './io';
 import { processIo } from './io';
 
@@ -10,6 +11,7 @@ const usage = `preheat — profile-guided warm-up and hot-path profiling for Nod
 Usage:
   preheat record [--dir D] [--sampler S] -- <command...>   run a command with the agent in record mode
   preheat merge <profile.json...> --out F                  merge several instances' profiles into one
+  preheat top [dir | profile.json] [-n N]                  the hottest functions of a profile
   preheat help | --help                                    this text
   preheat --version                                        preheat's version
 
@@ -19,6 +21,7 @@ Exit codes: 0 done, 1 failed, 2 bad usage; record exits with the command's own c
 const commands: Record<string, (args: string[], io: Io) => Promise<number>> = {
   record: recordCommand,
   merge: mergeCommand,
+  top: topCommand,
 };
 
 /** The CLI is a thin layer over the library: it parses, calls, and turns errors into one line and a code. */
