@@ -44,3 +44,35 @@ test("the app's own SIGTERM handler still decides the exit code", async (t) => {
   t.regex(r.stdout, /app: graceful shutdown/);
   t.true(parseProfile(fs.readFileSync(path.join(dir, 'profile.json'), 'utf8')).ok);
 });
+
+test('a long run writes profile.json after each window and keeps only the newest .cpuprofile files', async (t) => {
+  const dir = tempDir();
+  let sawProfileWhileRunning = false;
+  const r = await run(process.execPath, ['--require', agent, service], {
+    env: cleanEnv({
+      PREHEAT_MODE: 'record',
+      PREHEAT_DIR: dir,
+      PREHEAT_WINDOW_MS: '150',
+      PREHEAT_PERIOD_MS: '300',
+      PREHEAT_MAX_CPUPROFILES: '2',
+    }),
+    cwd: path.dirname(service),
+    onStdout: (_out, child) => {
+      if (sawProfileWhileRunning) return;
+      // Poll until the first window's write shows up, with the app still running; then stop it.
+      const poll = setInterval(() => {
+        const windows = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).length;
+        if (fs.existsSync(path.join(dir, 'profile.json')) && windows >= 2) {
+          sawProfileWhileRunning = child.exitCode === null;
+          clearInterval(poll);
+          child.kill('SIGTERM');
+        }
+      }, 50);
+    },
+  });
+  t.true(sawProfileWhileRunning);
+  t.is(r.signal, 'SIGTERM');
+  const kept = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  t.is(kept.length, 2, kept.join(', '));
+  t.true(parseProfile(fs.readFileSync(path.join(dir, 'profile.json'), 'utf8')).ok);
+});
