@@ -126,3 +126,19 @@ test('the agent loaded twice in one process starts once', async (t) => {
     'preheat: the agent is already running in this process; the second start does nothing [PREHEAT_W007]',
   ]);
 });
+
+test('an ES module app preloaded with --import preheat/register is recorded', async (t) => {
+  const dir = tempDir();
+  const program = fixture('programs', 'esm-app.mjs');
+  const r = await run(process.execPath, ['--import', path.join(path.dirname(agent), 'register.mjs'), program, '800'], {
+    env: cleanEnv({ PREHEAT_MODE: 'record', PREHEAT_DIR: dir }),
+    cwd: path.dirname(program),
+  });
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, 'done true\n');
+  const profile = readJson<WarmupProfile>(path.join(dir, 'profile.json'));
+  const crc = profile.hotFunctions.find((f) => f.name === 'crc');
+  t.is(crc?.file, 'esm-app.mjs');
+  t.regex(crc?.sourceHash ?? '', /^sha256:/);
+  t.true(crc!.totalShare > 0.5);
+});
