@@ -15,8 +15,16 @@ export interface Run {
   stderr: string;
 }
 
+const created: string[] = [];
+// ava runs each test file in its own process: clean up when it ends.
+process.on('exit', () => {
+  for (const dir of created) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'preheat-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(dir);
+  return dir;
 }
 
 /** The environment of a child: the test machine's, minus any PREHEAT_* setting that would leak in. */
