@@ -3,6 +3,7 @@ import { preheatVersion } from '../version';
 import { mergeCommand } from './merge-command';
 import { recordCommand } from './record-command';
 import { topCommand } from './top-command';
+
 import type { Io } from './io';
 import { processIo } from './io';
 
@@ -12,6 +13,8 @@ Usage:
   preheat record [--dir D] [--sampler S] -- <command...>   run a command with the agent in record mode
   preheat merge <profile.json...> --out F                  merge several instances' profiles into one
   preheat top [dir | profile.json] [-n N]                  the hottest functions of a profile
+  preheat report <input...> [--out DIR] [--open] [--top N] flame graph, pprof, folded stacks, findings
+  preheat diff <before> <after> [--out DIR] [--top N]      differential flame graph, biggest changes
   preheat help | --help                                    this text
   preheat --version                                        preheat's version
 

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ErrorCodes, PreheatError } from '../errors';
 import { PROFILE_FILE, readProfile } from '../profile/store';
 import type { Io } from './io';
+import { percent, textTable } from './table';
 import { usageError } from './usage-error';
 
 /** `preheat top [dir | profile.json] [-n N]`: the hottest functions of a profile, as a table. */
@@ -24,16 +25,16 @@ export async function topCommand(args: string[], io: Io): Promise<number> {
   const p = read.profile;
   io.out(
     `${file}: generation ${p.generation}, Node ${p.node}, ${Math.round(p.samples.busy)} busy samples ` +
-      `(GC ${pct(p.samples.gc / (p.samples.busy || 1))})\n\n`,
+      `(GC ${percent(p.samples.gc / (p.samples.busy || 1))})\n\n`,
   );
   const rows = p.hotFunctions.slice(0, limit).map((f, i) => [
     String(i + 1),
-    pct(f.share),
-    pct(f.totalShare),
+    percent(f.share),
+    percent(f.totalShare),
     f.name || '(anonymous)',
     `${f.file}:${f.line}:${f.column}`,
   ]);
-  io.out(table([['#', 'self', 'total', 'function', 'where'], ...rows]));
+  io.out(textTable([['#', 'self', 'total', 'function', 'where'], ...rows], 3));
   return 0;
 }
 
@@ -43,15 +44,4 @@ function isDirectory(p: string): boolean {
   } catch {
     return false;
   }
-}
-
-function pct(x: number): string {
-  return `${(x * 100).toFixed(1)}%`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  // Names come from profiles (untrusted): control characters would rewrite the user's terminal.
-  const clean = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return rows.map((r) => r.map((cell, c) => (c < 3 ? clean(cell).padStart(widths[c]!) : clean(cell).padEnd(widths[c]!))).join('  ').trimEnd()).join('\n') + '\n';
 }

@@ -50,7 +50,7 @@ function setAside(file: string, reason: string): LoadResult {
  * Writes through a temporary file in the same directory and renames it over the target, so a
  * reader (or a crash mid-write) sees the old file or the new one, never half of one.
  */
-export function writeFileAtomic(file: string, data: string): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
   try {
