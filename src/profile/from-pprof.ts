@@ -13,6 +13,8 @@ import { frameKind, type StackModel } from './stack-model';
 export function fromPprof(data: Uint8Array): StackModel {
   const raw = isGzip(data) ? gunzipSync(data) : data;
   const p = Profile.decode(raw);
+  // Protobuf decodes many byte strings without complaint; a real profile names its sample types.
+  if (p.sampleType.length === 0 || p.stringTable.strings[0] !== '') throw new Error('no sample types: not a pprof profile');
   const str = (i: number | bigint) => p.stringTable.strings[Number(i)] ?? '';
   const types = p.sampleType.map((t) => str(t.type));
   let valueIndex = types.findIndex((t) => t === 'samples' || t === 'sample' || t === 'count');
