@@ -27,10 +27,23 @@ export function tempDir(prefix = 'preheat-test-'): string {
   return dir;
 }
 
-/** The environment of a child: the test machine's, minus any PREHEAT_* setting that would leak in. */
+/**
+ * Whether v8-profiler-next is built for this Node's ABI. It does not compile on Node 26 (V8 14.6
+ * removed an API it uses), where the agent falls back to the inspector sampler and warns.
+ */
+export const nativeSamplerBuilt = fs.existsSync(
+  path.join(repo, 'node_modules', 'v8-profiler-next', 'build', 'binding', 'Release', `node-v${process.versions.modules}-${process.platform}-${process.arch}`, 'profiler.node'),
+);
+
+/**
+ * The environment of a child: the test machine's, minus any PREHEAT_* setting that would leak in.
+ * Where the native sampler is not built, the inspector is asked for by name, so that tests about
+ * other things do not see the fallback warning (tests of the fallback set PREHEAT_SAMPLER themselves).
+ */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PREHEAT_') && k !== 'NODE_OPTIONS') env[k] = v;
+  if (!nativeSamplerBuilt) env.PREHEAT_SAMPLER = 'inspector';
   return { ...env, ...extra };
 }
 
