@@ -21,6 +21,10 @@ export const Codes = {
   internal: 'PREHEAT_W008',
   /** The requested mode needs a part that is not built in this version. */
   modeUnavailable: 'PREHEAT_W009',
+  /** Warm mode found nothing to warm from, or could not reach the app; the app starts cold. */
+  warmupSkipped: 'PREHEAT_W010',
+  /** The readiness server could not listen. */
+  readinessFailed: 'PREHEAT_W011',
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

@@ -9,7 +9,8 @@ export type { Agent } from './agent/main';
 export type { Options, Mode, SamplerChoice } from './config/options';
 export { defaults as defaultOptions } from './config/options';
 export { resolveOptions } from './config/resolve';
-export type { WarmupProfile, HotFunction, SampleTotals } from './profile/schema';
+export type { WarmupProfile, HotFunction, SampleTotals, RecordedRequest } from './profile/schema';
+export type { Status, Phase } from './readiness/state';
 export { SCHEMA_VERSION, parseProfile } from './profile/schema';
 export { readProfile, PROFILE_FILE } from './profile/store';
 export { mergeInstances, nextGeneration } from './profile/merge';
@@ -24,4 +25,14 @@ export { Codes } from './errors';
  */
 export function start(options: Partial<Options> = {}): Agent | null {
   return startAgent(options);
+}
+
+/**
+ * Resolves when the agent's warm-up has ended: true once the instance reports ready (the hot set
+ * is optimized, or the deadline passed with PREHEAT_ON_DEADLINE=ready), false when it stays not
+ * ready. Resolves true at once when no agent runs in this process.
+ */
+export function ready(): Promise<boolean> {
+  const registry = (globalThis as Record<symbol, { agent: Agent | null } | undefined>)[Symbol.for('preheat.agent.v0')];
+  return registry?.agent ? registry.agent.ready() : Promise.resolve(true);
 }

@@ -5,7 +5,7 @@ import type { Options } from '../config/options';
 import { Codes, type Code } from '../errors';
 import type { Logger } from '../log';
 import { nextGeneration } from '../profile/merge';
-import type { WarmupProfile } from '../profile/schema';
+import type { RecordedRequest, WarmupProfile } from '../profile/schema';
 import { loadProfile, PROFILE_FILE, serializeProfile, writeFileAtomic } from '../profile/store';
 import { writeCpuprofile } from '../profile/cpuprofile-files';
 import { Recording } from '../analysis/recording';
@@ -41,6 +41,8 @@ export class Recorder {
     private readonly options: Options,
     private readonly log: Logger,
     preheatVersion: string,
+    /** The requests captured so far, most frequent first; undefined when capture is off. */
+    private readonly requests: () => RecordedRequest[] | undefined = () => undefined,
   ) {
     this.recording = new Recording({
       preheatVersion,
@@ -118,7 +120,9 @@ export class Recorder {
     if (!this.recording.touchesApp() || !this.dirUsable()) return;
     if (this.baseline === undefined) this.baseline = this.readBaseline();
     const current = this.recording.toProfile(this.options.maxFunctions, (f) => this.hasher.hash(f));
-    const next = nextGeneration(this.baseline, current, this.options.decay, this.options.maxFunctions);
+    const requests = this.requests();
+    if (requests?.length) current.requests = requests;
+    const next = nextGeneration(this.baseline, current, this.options.decay, this.options.maxFunctions, this.options.maxRequests);
     this.guard('writing profile.json', () => {
       writeFileAtomic(this.profileFile, serializeProfile(next));
       this.status.writes++;

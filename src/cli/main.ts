@@ -3,6 +3,7 @@ import { preheatVersion } from '../version';
 import { mergeCommand } from './merge-command';
 import { recordCommand } from './record-command';
 import { topCommand } from './top-command';
+import { probeCommand } from './probe-command';
 
 import type { Io } from './io';
 import { processIo } from './io';
@@ -15,6 +16,7 @@ Usage:
   preheat top [dir | profile.json] [-n N]                  the hottest functions of a profile
   preheat report <input...> [--out DIR] [--open] [--top N] flame graph, pprof, folded stacks, findings
   preheat diff <before> <after> [--out DIR] [--top N]      differential flame graph, biggest changes
+  preheat probe [--port P] [--host H]                      exit 0 when the agent reports ready, 1 when not
   preheat help | --help                                    this text
   preheat --version                                        preheat's version
 
@@ -25,6 +27,7 @@ const commands: Record<string, (args: string[], io: Io) => Promise<number>> = {
   record: recordCommand,
   merge: mergeCommand,
   top: topCommand,
+  probe: probeCommand,
 };
 
 /** The CLI is a thin layer over the library: it parses, calls, and turns errors into one line and a code. */

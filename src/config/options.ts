@@ -1,6 +1,7 @@
 import type { LogLevel } from '../log';
 
 export type Mode = 'off' | 'record' | 'warm' | 'auto';
+export type DeadlineAction = 'ready' | 'fail';
 export type SamplerChoice = 'auto' | 'native' | 'inspector';
 
 /**
@@ -30,6 +31,24 @@ export interface Options {
   decay: number;
   /** `silent`, `warn`, `info` or `debug`. Default `warn`. */
   logLevel: LogLevel;
+  /** HTTP methods whose requests are recorded and replayed. Default `GET,HEAD`. */
+  replayMethods: string[];
+  /** How many distinct requests profile.json keeps, the most frequent first. Default 200. */
+  maxRequests: number;
+  /** Largest request body recorded, in bytes; bigger bodies are not recorded. Default 16384. */
+  maxBodyBytes: number;
+  /** Port of the readiness server on `host`; 0 picks a free one, unset runs none. Default unset. */
+  port: number | null;
+  /** Address of the readiness server. Default `127.0.0.1`. */
+  host: string;
+  /** A path of the app's own (such as `/healthz`) that answers 503 until warm. Default unset. */
+  gatePath: string | null;
+  /** Time from start after which readiness is decided anyway, in milliseconds. Default 10000. */
+  deadlineMs: number;
+  /** At the deadline: `ready` (answer 200 anyway) or `fail` (stay 503). Default `ready`. */
+  onDeadline: DeadlineAction;
+  /** Replay requests in flight at once. Default 4. */
+  replayConcurrency: number;
 }
 
 export const defaults: Readonly<Options> = Object.freeze({
@@ -46,6 +65,15 @@ export const defaults: Readonly<Options> = Object.freeze({
   maxCpuprofiles: 10,
   decay: 0.5,
   logLevel: 'warn',
+  replayMethods: ['GET', 'HEAD'],
+  maxRequests: 200,
+  maxBodyBytes: 16 * 1024,
+  port: null,
+  host: '127.0.0.1',
+  gatePath: null,
+  deadlineMs: 10_000,
+  onDeadline: 'ready',
+  replayConcurrency: 4,
 });
 
 /** The environment variable that carries an option: `windowMs` → `PREHEAT_WINDOW_MS`. */

@@ -26,6 +26,18 @@ const fraction: Parser<number> = (raw) => {
   return Number.isFinite(n) && n >= 0 && n <= 1 ? n : new Invalid('a number from 0 to 1');
 };
 
+const methods: Parser<string[]> = (raw) => {
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null;
+  const names = list?.map((m) => String(m).trim().toUpperCase()).filter(Boolean);
+  return names?.length && names.every((m) => /^[A-Z]+$/.test(m)) ? [...new Set(names)] : new Invalid('a comma-separated list of HTTP methods');
+};
+
+const urlPath: Parser<string | null> = (raw) =>
+  typeof raw === 'string' && /^\/[^\s?#]*$/.test(raw.trim()) ? raw.trim() : new Invalid('a path starting with /');
+
+const host: Parser<string> = (raw) =>
+  typeof raw === 'string' && /^[A-Za-z0-9.:\[\]-]+$/.test(raw.trim()) ? raw.trim() : new Invalid('a host name or IP address');
+
 const text: Parser<string> = (raw) =>
   typeof raw === 'string' && raw.trim() !== '' && !raw.includes('\0') ? raw.trim() : new Invalid('a non-empty path');
 
@@ -42,6 +54,15 @@ const parsers: { [K in keyof Options]: Parser<Options[K]> } = {
   maxCpuprofiles: integer(0, 10_000, 'files'),
   decay: fraction,
   logLevel: oneOf('silent', 'warn', 'info', 'debug'),
+  replayMethods: methods,
+  maxRequests: integer(0, 100_000, 'requests'),
+  maxBodyBytes: integer(0, 1024 * 1024, 'bytes'),
+  port: integer(0, 65535, 'a TCP port'),
+  host,
+  gatePath: urlPath,
+  deadlineMs: integer(0, 3600_000, 'milliseconds'),
+  onDeadline: oneOf('ready', 'fail'),
+  replayConcurrency: integer(1, 256, 'requests'),
 };
 
 const keys = Object.keys(parsers) as (keyof Options)[];
@@ -63,7 +84,7 @@ export function resolveOptions(
   cwd: string = process.cwd(),
 ): Resolved {
   const problems: string[] = [];
-  const out = { ...defaults, root: cwd } as Options;
+  const out = { ...defaults, replayMethods: [...defaults.replayMethods], root: cwd } as Options;
   const set = <K extends keyof Options>(key: K, value: Options[K]) => {
     out[key] = value;
   };

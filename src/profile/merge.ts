@@ -1,4 +1,27 @@
-import type { HotFunction, SampleTotals, WarmupProfile } from './schema';
+import type { HotFunction, RecordedRequest, SampleTotals, WarmupProfile } from './schema';
+
+/** Two recorded requests are the same when everything replayed would be the same. */
+export function requestKey(r: Pick<RecordedRequest, 'method' | 'url' | 'headers' | 'body'>): string {
+  return JSON.stringify([r.method, r.url, r.headers['content-type'] ?? '', r.headers.accept ?? '', r.body ?? null]);
+}
+
+/** Weighted sum of request lists by key, most frequent first, at most `max`. */
+export function mergeRequests(lists: { requests: RecordedRequest[] | undefined; weight: number }[], max: number): RecordedRequest[] | undefined {
+  if (lists.every((l) => l.requests === undefined)) return undefined;
+  const byKey = new Map<string, RecordedRequest>();
+  for (const { requests, weight } of lists) {
+    for (const r of requests ?? []) {
+      const key = requestKey(r);
+      const old = byKey.get(key);
+      byKey.set(key, { ...r, count: (old?.count ?? 0) + r.count * weight });
+    }
+  }
+  return [...byKey.values()]
+    .filter((r) => r.count >= 0.01)
+    .map((r) => ({ ...r, count: Math.round(r.count * 1e4) / 1e4 }))
+    .sort((a, b) => b.count - a.count || requestKey(a).localeCompare(requestKey(b)))
+    .slice(0, max);
+}
 
 /** A function is the code at one position of one file; its name is only a label. */
 export function functionKey(f: Pick<HotFunction, 'file' | 'line' | 'column'>): string {
@@ -15,8 +38,9 @@ export function nextGeneration(
   current: WarmupProfile,
   decay: number,
   maxFunctions: number,
+  maxRequests = Infinity,
 ): WarmupProfile {
-  if (!previous) return rank({ ...current, generation: 1 }, maxFunctions);
+  if (!previous) return withRequests(rank({ ...current, generation: 1 }, maxFunctions), mergeRequests([{ requests: current.requests, weight: 1 }], maxRequests));
   const byKey = new Map<string, HotFunction>();
   for (const f of previous.hotFunctions) {
     byKey.set(functionKey(f), { ...f, selfSamples: f.selfSamples * decay, totalSamples: f.totalSamples * decay });
@@ -30,7 +54,7 @@ export function nextGeneration(
       byKey.set(key, { ...f });
     }
   }
-  return rank(
+  const ranked = rank(
     {
       ...current,
       generation: previous.generation + 1,
@@ -40,10 +64,25 @@ export function nextGeneration(
     },
     maxFunctions,
   );
+  return withRequests(
+    ranked,
+    mergeRequests(
+      [
+        { requests: previous.requests, weight: decay },
+        { requests: current.requests, weight: 1 },
+      ],
+      maxRequests,
+    ),
+  );
+}
+
+function withRequests(profile: WarmupProfile, requests: RecordedRequest[] | undefined): WarmupProfile {
+  const { requests: _dropped, ...rest } = profile;
+  return requests === undefined ? rest : { ...rest, requests };
 }
 
 /** One fleet profile from several instances' profiles: counts add up, nothing decays. */
-export function mergeInstances(profiles: WarmupProfile[], maxFunctions: number, now = new Date()): WarmupProfile {
+export function mergeInstances(profiles: WarmupProfile[], maxFunctions: number, now = new Date(), maxRequests = Infinity): WarmupProfile {
   if (profiles.length === 0) throw new Error('nothing to merge');
   const byKey = new Map<string, HotFunction>();
   let samples: SampleTotals = { busy: 0, gc: 0, program: 0, native: 0 };
@@ -59,7 +98,8 @@ export function mergeInstances(profiles: WarmupProfile[], maxFunctions: number, 
     }
   }
   const newest = profiles.reduce((a, b) => (a.updatedAt >= b.updatedAt ? a : b));
-  return rank(
+  const requests = mergeRequests(profiles.map((p) => ({ requests: p.requests, weight: 1 })), maxRequests);
+  const ranked = rank(
     {
       ...newest,
       generation: Math.max(...profiles.map((p) => p.generation)),
@@ -70,6 +110,7 @@ export function mergeInstances(profiles: WarmupProfile[], maxFunctions: number, 
     },
     maxFunctions,
   );
+  return withRequests(ranked, requests);
 }
 
 /** Recomputes shares against the profile's busy samples, sorts hottest first and keeps the top `maxFunctions`. */

@@ -24,6 +24,19 @@ export interface HotFunction {
   totalShare: number;
 }
 
+/** A request seen in production, kept to be replayed at warm-up. Never holds credentials (src/capture/redact.ts). */
+export interface RecordedRequest {
+  method: string;
+  /** Path and query. */
+  url: string;
+  /** Only allowlisted headers (accept, accept-language, content-type). */
+  headers: Record<string, string>;
+  /** UTF-8 body, at most maxBodyBytes; absent for requests without one. */
+  body?: string;
+  /** How often it was seen (decayed over generations, like the samples). */
+  count: number;
+}
+
 export interface SampleTotals {
   /** Samples that were not idle: the denominator of every share. */
   busy: number;
@@ -47,6 +60,8 @@ export interface WarmupProfile {
   samples: SampleTotals;
   /** Ranked: most self samples first, then most total samples. */
   hotFunctions: HotFunction[];
+  /** The most frequent requests, most frequent first. Absent in profiles of apps that serve no HTTP. */
+  requests?: RecordedRequest[];
 }
 
 export type ParseResult = { ok: true; profile: WarmupProfile } | { ok: false; reason: string };
@@ -94,6 +109,22 @@ function checkShape(d: Record<string, unknown>): string | null {
       (f.sourceHash === null || typeof f.sourceHash === 'string') &&
       ['selfSamples', 'totalSamples', 'share', 'totalShare'].every((k) => isCount(f[k]));
     if (!ok) return `hot function #${i + 1} is malformed`;
+  }
+  if (d.requests !== undefined) {
+    if (!Array.isArray(d.requests)) return 'its field "requests" is not a list';
+    for (const [i, r] of d.requests.entries()) {
+      const ok =
+        isObject(r) &&
+        typeof r.method === 'string' &&
+        /^[A-Z]+$/.test(r.method) &&
+        typeof r.url === 'string' &&
+        r.url.startsWith('/') &&
+        isObject(r.headers) &&
+        Object.values(r.headers).every((v) => typeof v === 'string') &&
+        (r.body === undefined || typeof r.body === 'string') &&
+        isCount(r.count);
+      if (!ok) return `request #${i + 1} is malformed`;
+    }
   }
   return null;
 }

@@ -1,0 +1,73 @@
+import * as dc from 'node:diagnostics_channel';
+import type { IncomingMessage, Server } from 'node:http';
+import { keptHeaders, redactBody, redactUrl } from './redact';
+import { RequestSample } from './request-sample';
+
+/** Requests preheat sends itself (warm-up replay) carry this header and are never recorded. */
+export const REPLAY_HEADER = 'x-preheat-replay';
+
+export interface CaptureOptions {
+  methods: string[];
+  maxRequests: number;
+  maxBodyBytes: number;
+  /** Servers of preheat's own (the readiness server), whose requests are not the app's. */
+  ignoreServer?: (server: Server) => boolean;
+}
+
+/**
+ * Records inbound HTTP requests through Node's own `http.server.request.start` channel, so plain
+ * http, express, fastify and koa are all seen without patching any of them. Bodies are observed
+ * as the app reads them (a wrapper on that request's `emit`), never read by preheat itself: adding
+ * a 'data' listener would switch the stream to flowing mode and could take data from the app.
+ */
+export function startRequestCapture(options: CaptureOptions): { sample: RequestSample; stop(): void } {
+  // Track more keys than are kept, so the kept ones are the true heavy hitters.
+  const sample = new RequestSample(options.maxRequests * 4);
+  const allowed = new Set(options.methods);
+  const onStart = (message: unknown) => {
+    try {
+      const { request, server } = message as { request: IncomingMessage; server: Server };
+      if (!allowed.has(request.method ?? '') || request.headers[REPLAY_HEADER] !== undefined) return;
+      if (options.ignoreServer?.(server)) return;
+      const url = request.url ?? '/';
+      if (!url.startsWith('/')) return; // proxy-style absolute URLs are not the app's routes
+      const base = { method: request.method!, url: redactUrl(url), headers: keptHeaders(request.headers) };
+      const length = Number(request.headers['content-length'] ?? 0);
+      const hasBody = length > 0 || request.headers['transfer-encoding'] !== undefined;
+      if (!hasBody) return sample.add(base);
+      if (length > options.maxBodyBytes) return; // too big to keep: replaying it without the body would be another request
+      observeBody(request, options.maxBodyBytes, (body) => {
+        const safe = body === null ? null : redactBody(body, base.headers['content-type']);
+        if (safe !== null) sample.add({ ...base, body: safe });
+      });
+    } catch {
+      // A request the capture cannot read is a request not recorded; the app never notices.
+    }
+  };
+  dc.subscribe('http.server.request.start', onStart);
+  return { sample, stop: () => dc.unsubscribe('http.server.request.start', onStart) };
+}
+
+function observeBody(request: IncomingMessage, max: number, done: (body: string | null) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooBig = false;
+  const emit = request.emit;
+  request.emit = function (this: IncomingMessage, event: string | symbol, ...args: unknown[]) {
+    try {
+      if (event === 'data' && !tooBig) {
+        const chunk = args[0];
+        const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+        size += buf.length;
+        if (size > max) tooBig = true;
+        else chunks.push(buf);
+      } else if (event === 'end') {
+        request.emit = emit;
+        done(tooBig ? null : Buffer.concat(chunks).toString('utf8'));
+      }
+    } catch {
+      request.emit = emit;
+    }
+    return emit.call(this, event, ...args);
+  } as typeof request.emit;
+}

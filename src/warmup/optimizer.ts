@@ -1,0 +1,62 @@
+import type { IndexedFunction } from './function-index';
+import { isOptimizedTier, withNatives, type Tier } from './v8-natives';
+
+/** Asks per function before giving up on it: one that deoptimizes this often will not stay optimized. */
+const MAX_ATTEMPTS = 3;
+/** Rounds a function may stay uncompiled before the replay is taken not to reach it. */
+const MAX_LAZY_STEPS = 5;
+
+export interface OptimizerProgress {
+  optimized: number;
+  /** Functions still being worked on. */
+  pending: number;
+  /** Functions that got no type feedback from the replay, or deoptimized after every attempt. */
+  givenUp: number;
+  tiers: Record<string, Tier>;
+}
+
+/**
+ * Between replay rounds: functions the replay has run (no longer lazy, so they have feedback) and
+ * that are not yet on an optimizing tier are asked for TurboFan on their next call; the next
+ * round makes that call and the one after checks the tier. A function that never ran is left
+ * alone: optimized without feedback, it would deoptimize on its first real call.
+ */
+export class Optimizer {
+  private readonly attempts = new Map<IndexedFunction, number>();
+  private readonly lazySteps = new Map<IndexedFunction, number>();
+  private readonly done = new Set<IndexedFunction>();
+
+  constructor(private readonly functions: IndexedFunction[]) {}
+
+  step(): OptimizerProgress {
+    const tiers: Record<string, Tier> = {};
+    let givenUp = 0;
+    withNatives((n) => {
+      for (const f of this.functions) {
+        const tier = n.tier(f.fn);
+        tiers[`${f.hot.name || '(anonymous)'} ${f.hot.file}:${f.hot.line}`] = tier;
+        if (isOptimizedTier(tier)) {
+          this.done.add(f);
+          continue;
+        }
+        this.done.delete(f); // deoptimized since the last check
+        const tries = this.attempts.get(f) ?? 0;
+        if (tries >= MAX_ATTEMPTS) {
+          givenUp++;
+          continue;
+        }
+        if (tier === 'lazy') {
+          // No feedback yet: the replay has not reached it (so far).
+          const steps = (this.lazySteps.get(f) ?? 0) + 1;
+          this.lazySteps.set(f, steps);
+          if (steps >= MAX_LAZY_STEPS) givenUp++;
+          continue;
+        }
+        n.optimizeOnNextCall(f.fn);
+        this.attempts.set(f, tries + 1);
+      }
+    });
+    const optimized = this.done.size;
+    return { optimized, pending: this.functions.length - optimized - givenUp, givenUp, tiers };
+  }
+}

@@ -1,0 +1,105 @@
+import * as dc from 'node:diagnostics_channel';
+import * as http from 'node:http';
+import type { Options } from '../config/options';
+import { Codes } from '../errors';
+import type { Logger } from '../log';
+import type { HotFunction, WarmupProfile } from '../profile/schema';
+import { gateAppServer } from '../readiness/gate';
+import type { WarmupState } from '../readiness/state';
+import { indexFunctions } from './function-index';
+import { Optimizer } from './optimizer';
+import { loopbackTarget, replay, replaySchedule } from './replay';
+import { withNatives } from './v8-natives';
+
+/** The hot set: functions worth a forced optimization (most self time first). */
+const MAX_HOT = 200;
+/** Below this share of self time a function is not worth compiling ahead. */
+const MIN_SHARE = 0.002;
+/** Requests per replay round between two optimizer steps. */
+const ROUND_REQUESTS = 50;
+
+const LISTEN_CHANNEL = 'tracing:net.server.listen:asyncEnd';
+
+/**
+ * Warm mode: once the app's first HTTP server listens, replays the recorded requests to it over
+ * loopback while readiness says 503; between rounds, asks V8 to optimize the hot functions that
+ * have feedback, until all are optimized (ready) or the deadline passes.
+ */
+export function startWarmup(profile: WarmupProfile, options: Options, state: WarmupState, log: Logger, isOwnServer: (s: http.Server) => boolean): () => void {
+  const hot = hotSet(profile.hotFunctions);
+  state.setCount('hot', hot.length);
+  let stopped = false;
+  let started = false;
+
+  const deadline = setTimeout(() => {
+    const s = state.status();
+    state.set(
+      'deadline',
+      `deadline of ${options.deadlineMs} ms passed with ${s.optimized} of ${s.hot} hot functions optimized; ` +
+        (options.onDeadline === 'ready' ? 'reporting ready anyway (PREHEAT_ON_DEADLINE=ready)' : 'staying not ready (PREHEAT_ON_DEADLINE=fail)'),
+    );
+  }, options.deadlineMs);
+  deadline.unref();
+
+  const onListen = (message: unknown) => {
+    const server = (message as { server?: unknown }).server;
+    if (started || stopped || !(server instanceof http.Server) || isOwnServer(server)) return;
+    started = true;
+    dc.unsubscribe(LISTEN_CHANNEL, onListen);
+    if (options.gatePath) gateAppServer(server, options.gatePath, () => state.ready);
+    run(server).catch((error: unknown) => {
+      log.warn(Codes.internal, `warm-up failed: ${(error as Error)?.message ?? String(error)}`);
+      state.set('failed', `warm-up failed: ${(error as Error)?.message}`);
+    });
+  };
+  dc.subscribe(LISTEN_CHANNEL, onListen);
+
+  const run = async (server: http.Server) => {
+    const target = loopbackTarget(server.address());
+    const requests = profile.requests ?? [];
+    if (!target) {
+      log.warn(Codes.warmupSkipped, 'the app listens on no loopback address; replay goes to loopback only, so it is skipped');
+    }
+    const index = withNatives((n) => indexFunctions(hot, options.root, n));
+    state.setCount('stale', index.stale.length);
+    log.debug(`function index: ${index.found.length} found, ${index.stale.length} stale, ${index.missing.length} not loaded (${index.scanMs} ms)`);
+    const optimizer = new Optimizer(index.found);
+    const schedule = replaySchedule(requests);
+    state.set('replaying', `replaying ${requests.length} recorded requests`);
+    let inRound = 0;
+    for (;;) {
+      if (stopped || state.settled) return;
+      if (target && schedule.length) {
+        inRound = 0;
+        await replay(schedule, target, {
+          concurrency: options.replayConcurrency,
+          timeoutMs: Math.min(2000, options.deadlineMs),
+          shouldStop: () => stopped || state.settled || inRound++ >= ROUND_REQUESTS,
+          onResult: (r) => state.count(r.ok ? 'replayed' : 'errors'),
+        });
+      }
+      if (stopped || state.settled) return;
+      const progress = optimizer.step();
+      state.setCount('optimized', progress.optimized);
+      state.set('optimizing', `${progress.optimized} of ${index.found.length} found hot functions optimized`);
+      if (progress.pending === 0) {
+        state.set('ready', `${progress.optimized} of ${hot.length} hot functions optimized (${index.stale.length} stale, ${index.missing.length} not loaded, ${progress.givenUp} not optimizable)`);
+        return;
+      }
+      // Without requests to replay, the app's own traffic has to run the code: wait a little.
+      if (!target || schedule.length === 0) await new Promise((r) => setTimeout(r, 100).unref());
+    }
+  };
+
+  return () => {
+    stopped = true;
+    clearTimeout(deadline);
+    dc.unsubscribe(LISTEN_CHANNEL, onListen);
+  };
+}
+
+function hotSet(functions: HotFunction[]): HotFunction[] {
+  return functions
+    .filter((f) => f.share >= MIN_SHARE && !f.file.startsWith('node:'))
+    .slice(0, MAX_HOT);
+}
