@@ -1,5 +1,5 @@
 import type { IndexedFunction } from './function-index';
-import { isOptimizedTier, withNatives, type Tier } from './v8-natives';
+import { isOptimizedTier, type Natives, type Tier } from './v8-natives';
 
 /** Asks per function before giving up on it: one that deoptimizes this often will not stay optimized. */
 const MAX_ATTEMPTS = 3;
@@ -26,12 +26,17 @@ export class Optimizer {
   private readonly lazySteps = new Map<IndexedFunction, number>();
   private readonly done = new Set<IndexedFunction>();
 
-  constructor(private readonly functions: IndexedFunction[]) {}
+  /** `natives` must stay open from the first step to the last (see v8-natives.ts). */
+  constructor(
+    private readonly functions: IndexedFunction[],
+    private readonly natives: Natives,
+  ) {}
 
   step(): OptimizerProgress {
     const tiers: Record<string, Tier> = {};
     let givenUp = 0;
-    withNatives((n) => {
+    const n = this.natives;
+    {
       for (const f of this.functions) {
         const tier = n.tier(f.fn);
         tiers[`${f.hot.name || '(anonymous)'} ${f.hot.file}:${f.hot.line}`] = tier;
@@ -55,7 +60,7 @@ export class Optimizer {
         n.optimizeOnNextCall(f.fn);
         this.attempts.set(f, tries + 1);
       }
-    });
+    }
     const optimized = this.done.size;
     return { optimized, pending: this.functions.length - optimized - givenUp, givenUp, tiers };
   }

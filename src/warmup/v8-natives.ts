@@ -4,12 +4,15 @@ import { types } from 'node:util';
 /**
  * V8's natives syntax, the only way to ask for and verify optimization from inside the process.
  * Everything that touches it lives here; v8-notes.md has the facts this relies on:
- *  - natives are switched on only for one short window and off again after, unless the app itself
- *    runs with --allow-natives-syntax; helpers are made inside the window, with a nonce in their
- *    source (the compilation cache would otherwise hand back an old helper), and not kept;
+ *  - natives are switched on for the warm-up only and off again after, unless the app itself runs
+ *    with --allow-natives-syntax; helpers are made inside the window, with a nonce in their source
+ *    (the compilation cache would otherwise hand back an old helper), and not kept after it;
+ *  - a function asked for optimization must get its next call while natives are still on: on
+ *    V8 12.4 and later, switching the flag off drops the pending request (optimized code stays);
  *  - several natives kill the process on bound functions, proxies and builtins, so every function
  *    is checked with `isOptimizable` first;
- *  - the %GetOptimizationStatus bit layout moved in V8 14.6 (Node 26): detected, not assumed.
+ *  - the %GetOptimizationStatus bit layout moved in V8 14.6 (Node 26): tiers are read with the
+ *    %ActiveTierIs* natives instead, which exist and answer right on V8 11.3 to 14.6.
  */
 export interface Natives {
   /** True for functions the natives below may be called on. */
@@ -22,17 +25,37 @@ export interface Natives {
   optimizeOnNextCall(f: Function): void;
 }
 
-export type Tier = 'lazy' | 'interpreted' | 'baseline' | 'maglev' | 'turbofan' | 'optimized' | 'unknown';
+export type Tier = 'lazy' | 'interpreted' | 'baseline' | 'maglev' | 'turbofan' | 'unknown';
 
 const appHasNatives = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => /--allow[-_]natives[-_]syntax/.test(a));
 
+/** Switches natives on until `close()`; the helpers stop working after it. */
+export function openNatives(): { natives: Natives; close(): void } {
+  v8.setFlagsFromString('--allow-natives-syntax');
+  let open = true;
+  try {
+    const natives = makeNatives();
+    return {
+      natives,
+      close() {
+        if (!open) return;
+        open = false;
+        if (!appHasNatives) v8.setFlagsFromString('--no-allow-natives-syntax');
+      },
+    };
+  } catch (error) {
+    if (!appHasNatives) v8.setFlagsFromString('--no-allow-natives-syntax');
+    throw error;
+  }
+}
+
 /** Runs `fn` with natives switched on, and off again after (even when `fn` throws). */
 export function withNatives<T>(fn: (n: Natives) => T): T {
-  v8.setFlagsFromString('--allow-natives-syntax');
+  const session = openNatives();
   try {
-    return fn(makeNatives());
+    return fn(session.natives);
   } finally {
-    if (!appHasNatives) v8.setFlagsFromString('--no-allow-natives-syntax');
+    session.close();
   }
 }
 
@@ -44,7 +67,12 @@ function makeNatives(): Natives {
   const position = helper('%FunctionGetScriptSourcePosition(f)');
   const prepare = helper('%PrepareFunctionForOptimization(f)');
   const optimize = helper('%OptimizeFunctionOnNextCall(f)');
-  const bits = statusBits(status);
+  // The tier natives answer without status bits, so the layout change of V8 14.6 does not matter
+  // to them; only "never compiled" needs a bit, whose place is known per V8 version.
+  const isTurbofan = helper('%ActiveTierIsTurbofan(f)');
+  const isMaglev = helper('%ActiveTierIsMaglev(f)');
+  const isSparkplug = helper('%ActiveTierIsSparkplug(f)');
+  const isIgnition = helper('%ActiveTierIsIgnition(f)');
 
   const isOptimizable = (f: unknown): f is (...args: unknown[]) => unknown =>
     typeof f === 'function' && !types.isProxy(f) && scriptId(f) >= 0;
@@ -54,13 +82,11 @@ function makeNatives(): Natives {
     scriptId: (f) => scriptId(f),
     sourcePosition: (f) => position(f),
     tier(f) {
-      const s = status(f);
-      if (s & (1 << bits.lazy)) return 'lazy';
-      if (s & (1 << bits.turbofan)) return 'turbofan';
-      if (s & (1 << bits.maglev)) return 'maglev';
-      if (s & (1 << bits.optimized)) return 'optimized';
-      if (s & (1 << bits.baseline)) return 'baseline';
-      if (s & (1 << bits.interpreted)) return 'interpreted';
+      if (status(f) & (1 << LAZY_BIT)) return 'lazy';
+      if (isTurbofan(f)) return 'turbofan';
+      if (isMaglev(f)) return 'maglev';
+      if (isSparkplug(f)) return 'baseline';
+      if (isIgnition(f)) return 'interpreted';
       return 'unknown';
     },
     optimizeOnNextCall(f) {
@@ -71,14 +97,15 @@ function makeNatives(): Natives {
   };
 }
 
-/** The bit layout of %GetOptimizationStatus: V8 14.6 removed a bit and shifted the rest down by one. */
-function statusBits(status: (f: unknown) => number) {
-  const probe = new Function('return 1');
-  probe();
-  const shift = status(probe) === 65 ? 1 : 0; // 129 on V8 11.3–13.6, 65 on 14.6
-  return { optimized: 4 - shift, maglev: 5 - shift, turbofan: 6 - shift, interpreted: 7 - shift, baseline: 15 - shift, lazy: 18 - shift };
-}
+/**
+ * %GetOptimizationStatus's "never compiled" bit: 18 up to V8 14.5, 17 from 14.6 on, which removed
+ * the AlwaysOptimize bit and shifted the rest down (v8-notes.md).
+ */
+const LAZY_BIT = (() => {
+  const [major = 0, minor = 0] = process.versions.v8.split('.').map(Number);
+  return major > 14 || (major === 14 && minor >= 6) ? 17 : 18;
+})();
 
 export function isOptimizedTier(t: Tier): boolean {
-  return t === 'turbofan' || t === 'maglev' || t === 'optimized';
+  return t === 'turbofan' || t === 'maglev';
 }

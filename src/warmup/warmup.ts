@@ -9,7 +9,7 @@ import type { WarmupState } from '../readiness/state';
 import { indexFunctions } from './function-index';
 import { Optimizer } from './optimizer';
 import { loopbackTarget, replay, replaySchedule } from './replay';
-import { withNatives } from './v8-natives';
+import { openNatives } from './v8-natives';
 
 /** The hot set: functions worth a forced optimization (most self time first). */
 const MAX_HOT = 200;
@@ -30,8 +30,10 @@ export function startWarmup(profile: WarmupProfile, options: Options, state: War
   state.setCount('hot', hot.length);
   let stopped = false;
   let started = false;
+  let closeNatives = () => {};
 
   const deadline = setTimeout(() => {
+    closeNatives();
     const s = state.status();
     state.set(
       'deadline',
@@ -47,10 +49,12 @@ export function startWarmup(profile: WarmupProfile, options: Options, state: War
     started = true;
     dc.unsubscribe(LISTEN_CHANNEL, onListen);
     if (options.gatePath) gateAppServer(server, options.gatePath, () => state.ready);
-    run(server).catch((error: unknown) => {
-      log.warn(Codes.internal, `warm-up failed: ${(error as Error)?.message ?? String(error)}`);
-      state.set('failed', `warm-up failed: ${(error as Error)?.message}`);
-    });
+    run(server)
+      .catch((error: unknown) => {
+        log.warn(Codes.internal, `warm-up failed: ${(error as Error)?.message ?? String(error)}`);
+        state.set('failed', `warm-up failed: ${(error as Error)?.message}`);
+      })
+      .finally(() => closeNatives());
   };
   dc.subscribe(LISTEN_CHANNEL, onListen);
 
@@ -60,10 +64,13 @@ export function startWarmup(profile: WarmupProfile, options: Options, state: War
     if (!target) {
       log.warn(Codes.warmupSkipped, 'the app listens on no loopback address; replay goes to loopback only, so it is skipped');
     }
-    const index = withNatives((n) => indexFunctions(hot, options.root, n));
+    // Natives stay on for the warm-up and go off when it ends, however it ends.
+    const session = openNatives();
+    closeNatives = session.close;
+    const index = indexFunctions(hot, options.root, session.natives);
     state.setCount('stale', index.stale.length);
     log.debug(`function index: ${index.found.length} found, ${index.stale.length} stale, ${index.missing.length} not loaded (${index.scanMs} ms)`);
-    const optimizer = new Optimizer(index.found);
+    const optimizer = new Optimizer(index.found, session.natives);
     const schedule = replaySchedule(requests);
     state.set('replaying', `replaying ${requests.length} recorded requests`);
     let inRound = 0;
@@ -79,6 +86,13 @@ export function startWarmup(profile: WarmupProfile, options: Options, state: War
         });
       }
       if (stopped || state.settled) return;
+      const { replayed, errors } = state.status();
+      if (errors >= 10 && errors > replayed) {
+        // The replay exercises error paths (or nothing): warming those says nothing about the
+        // app's real requests, and hammering a failing app helps no one. The deadline decides.
+        state.set('replaying', `replayed requests fail (${errors} failed, ${replayed} answered); waiting for the deadline`);
+        return;
+      }
       const progress = optimizer.step();
       state.setCount('optimized', progress.optimized);
       state.set('optimizing', `${progress.optimized} of ${index.found.length} found hot functions optimized`);
@@ -93,6 +107,7 @@ export function startWarmup(profile: WarmupProfile, options: Options, state: War
 
   return () => {
     stopped = true;
+    closeNatives();
     clearTimeout(deadline);
     dc.unsubscribe(LISTEN_CHANNEL, onListen);
   };

@@ -1,0 +1,151 @@
+import test from 'ava';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { WarmupProfile } from '../../src/profile/schema';
+import { fixture, readJson, tempDir } from '../helpers/run';
+import { bootService, freePort, get, pollStatus } from '../helpers/service';
+
+const catalog = fixture('services', 'catalog', 'server.js');
+const stubborn = fixture('services', 'stubborn', 'server.js');
+
+/** Records the catalog service under a little traffic; returns the profile directory. */
+async function recordCatalog(script = catalog): Promise<string> {
+  const dir = tempDir();
+  const s = await bootService(script, { PREHEAT_MODE: 'record', PREHEAT_DIR: dir });
+  for (let i = 0; i < 300; i++) {
+    await get(s.port, `/search?q=${['red', 'lamp', 'quiet'][i % 3]}`);
+    await get(s.port, `/product?ids=${i},${i + 1},9999${i}`);
+  }
+  await s.stop();
+  return dir;
+}
+
+test('record mode keeps requests without credentials and without disallowed methods', async (t) => {
+  const dir = tempDir();
+  const s = await bootService(catalog, { PREHEAT_MODE: 'record', PREHEAT_DIR: dir });
+  const secrets = { authorization: 'Bearer SECRET-A', cookie: 'sid=SECRET-B', 'x-api-key': 'SECRET-C', 'proxy-authorization': 'Basic SECRET-D' };
+  for (let i = 0; i < 3; i++) await get(s.port, '/search?q=red&access_token=SECRET-E', { ...secrets, accept: 'application/json' });
+  await get(s.port, '/search?q=lamp');
+  await get(s.port, '/search', { 'content-type': 'application/json' }, 'POST', '{"q":"red","password":"SECRET-F"}');
+  await get(s.port, '/product?ids=1', {}, 'DELETE');
+  await s.stop();
+  const text = fs.readFileSync(path.join(dir, 'profile.json'), 'utf8');
+  t.notRegex(text, /SECRET/);
+  const requests = readJson<WarmupProfile>(path.join(dir, 'profile.json')).requests!;
+  t.deepEqual(
+    requests.map((r) => [r.method, r.url, r.count]),
+    [
+      ['GET', '/search?q=red&access_token=REDACTED', 3],
+      ['GET', '/search?q=lamp', 1],
+    ],
+  );
+  t.deepEqual(requests[0]!.headers, { accept: 'application/json' });
+});
+
+test('PREHEAT_REPLAY_METHODS lets POST bodies in, with secret fields redacted', async (t) => {
+  const dir = tempDir();
+  const s = await bootService(catalog, { PREHEAT_MODE: 'record', PREHEAT_DIR: dir, PREHEAT_REPLAY_METHODS: 'GET,POST' });
+  await get(s.port, '/search', { 'content-type': 'application/json' }, 'POST', '{"q":"red","password":"SECRET-F"}');
+  await s.stop();
+  const requests = readJson<WarmupProfile>(path.join(dir, 'profile.json')).requests!;
+  t.deepEqual(requests, [{ method: 'POST', url: '/search', headers: { 'content-type': 'application/json' }, body: '{"q":"red","password":"REDACTED"}', count: 1 }]);
+});
+
+test('warm mode: /ready is 503 while warming and 200 once the hot set is optimized', async (t) => {
+  const dir = await recordCatalog();
+  const port = await freePort();
+  const s = await bootService(catalog, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PREHEAT_GATE_PATH: '/health' });
+  const first = await get(port, '/ready');
+  const gateFirst = await get(s.port, '/health');
+  const status = await pollStatus(port, (x) => x.ready);
+  const after = await get(port, '/ready');
+  const gateAfter = await get(s.port, '/health');
+  const live = await get(port, '/live');
+  await s.stop();
+  t.is(first.status, 503);
+  t.is(gateFirst.status, 503);
+  t.is(after.status, 200);
+  t.is(gateAfter.status, 200);
+  t.is(gateAfter.body, 'ok');
+  t.is(live.status, 200);
+  t.is(status.phase, 'ready', status.reason);
+  t.true(status.hot > 0);
+  t.true(status.optimized > 0, JSON.stringify(status));
+  t.true(status.replayed > 0);
+  t.is(status.errors, 0);
+  t.is(status.stale, 0);
+  t.deepEqual(Object.keys(status).sort(), ['elapsedMs', 'errors', 'hot', 'optimized', 'phase', 'ready', 'reason', 'replayed', 'stale']);
+  t.is(s.stderr(), '');
+});
+
+test('a hot function whose source changed is counted as stale', async (t) => {
+  const app = tempDir();
+  for (const f of fs.readdirSync(path.dirname(catalog))) fs.copyFileSync(path.join(path.dirname(catalog), f), path.join(app, f));
+  const script = path.join(app, 'server.js');
+  const dir = await recordCatalog(script);
+  const hot = readJson<WarmupProfile>(path.join(dir, 'profile.json')).hotFunctions;
+  t.true(hot.some((f) => f.name === 'search' && f.file === 'server.js'));
+  // Change search's body, keep its place.
+  fs.writeFileSync(script, fs.readFileSync(script, 'utf8').replace('return hits.slice(0, 50);', 'return hits.slice(0, 40);'));
+  const port = await freePort();
+  const s = await bootService(script, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port) });
+  const status = await pollStatus(port, (x) => x.ready);
+  await s.stop();
+  t.true(status.stale >= 1, JSON.stringify(status));
+});
+
+for (const [mode, onDeadline, expected] of [
+  ['error', 'ready', 200],
+  ['hang', 'fail', 503],
+] as const) {
+  test(`a replay target that ${mode === 'error' ? 'answers 500' : 'hangs'} ends at the deadline, then ${expected} (PREHEAT_ON_DEADLINE=${onDeadline})`, async (t) => {
+    const dir = tempDir();
+    const profile = {
+      schemaVersion: 1,
+      tool: 'preheat',
+      preheatVersion: 'test',
+      node: process.versions.node,
+      v8: process.versions.v8,
+      appRoot: path.dirname(stubborn),
+      generation: 1,
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+      sampleIntervalMicros: 1000,
+      samples: { busy: 100, gc: 0, program: 0, native: 0 },
+      hotFunctions: [{ name: 'work', file: 'server.js', line: 6, column: 14, sourceHash: null, selfSamples: 90, totalSamples: 90, share: 0.9, totalShare: 0.9 }],
+      requests: [{ method: 'GET', url: '/x', headers: {}, count: 10 }],
+    };
+    fs.writeFileSync(path.join(dir, 'profile.json'), JSON.stringify(profile));
+    const port = await freePort();
+    const s = await bootService(stubborn, {
+      STUBBORN: mode,
+      PREHEAT_MODE: 'warm',
+      PREHEAT_DIR: dir,
+      PREHEAT_PORT: String(port),
+      PREHEAT_DEADLINE_MS: '1500',
+      PREHEAT_ON_DEADLINE: onDeadline,
+    });
+    const before = await get(port, '/ready');
+    const status = await pollStatus(port, (x) => x.phase === 'deadline', 10_000);
+    const after = await get(port, '/ready');
+    const stopped = await s.stop();
+    t.is(before.status, 503);
+    t.is(status.phase, 'deadline');
+    t.regex(status.reason, /deadline of 1500 ms passed/);
+    t.is(after.status, expected);
+    t.is(status.ready, expected === 200);
+    if (mode === 'error') t.true(status.errors >= 10);
+    t.is(stopped.signal, 'SIGTERM', 'the agent does not keep a hung replay alive');
+  });
+}
+
+test('without a profile, warm mode says so once and the app starts cold and ready', async (t) => {
+  const port = await freePort();
+  const s = await bootService(catalog, { PREHEAT_MODE: 'warm', PREHEAT_DIR: tempDir(), PREHEAT_PORT: String(port) });
+  const ready = await get(port, '/ready');
+  const status = JSON.parse((await get(port, '/status')).body);
+  await s.stop();
+  t.is(ready.status, 200);
+  t.regex(status.reason, /no profile to warm from/);
+  t.regex(s.stderr(), /^preheat: no profile to warm from at .*profile\.json; starting cold .*\[PREHEAT_W010\]\n$/);
+});
