@@ -12,6 +12,7 @@ import { startReadinessServer } from '../readiness/server';
 import { WarmupState, type Status } from '../readiness/state';
 import { selectSampler } from '../sampler/select';
 import { preheatVersion } from '../version';
+import { reportWarmup } from '../telemetry/warmup-telemetry';
 import { enableCompileCache } from '../warmup/compile-cache';
 import { startWarmup } from '../warmup/warmup';
 import { installExitHooks } from './exit-hooks';
@@ -74,6 +75,16 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
       );
     }
     const stopWarmup = profile ? startWarmup(profile, options, state, log, (s) => ownServers.has(s)) : null;
+    if (profile) {
+      const startedAt = new Date();
+      void state.whenSettled().then(() => {
+        try {
+          reportWarmup(state.status(), startedAt, preheatVersion());
+        } catch (error) {
+          log.warn(Codes.internal, `reporting the warm-up failed: ${(error as Error)?.message ?? String(error)}`);
+        }
+      });
+    }
     if (!profile) state.set('ready', options.mode === 'record' ? 'record mode: nothing to warm' : 'no profile to warm from: started cold');
 
     const recorder = options.mode === 'warm' ? null : startRecording(options, log, ownServers);

@@ -11,8 +11,8 @@ export interface Service {
 }
 
 /** Boots a fixture service under the agent and waits for its "listening <port>" line. */
-export async function bootService(script: string, env: NodeJS.ProcessEnv): Promise<Service> {
-  const child = spawn(process.execPath, ['--require', agent, script], {
+export async function bootService(script: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<Service> {
+  const child = spawn(process.execPath, [...nodeArgs, '--require', agent, script], {
     cwd: path.dirname(script),
     env: cleanEnv({ PORT: '0', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -78,6 +78,27 @@ test('warm mode: /ready is 503 while warming and 200 once the hot set is optimiz
   t.is(s.stderr(), '');
 });
 
+test('the warm-up is reported as a preheat.warmup span and metrics to an SDK the app registered', async (t) => {
+  const dir = await recordCatalog();
+  const port = await freePort();
+  const s = await bootService(catalog, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port) }, [
+    '--require',
+    fixture('preload', 'otel-recorder.js'),
+  ]);
+  const status = await pollStatus(port, (x) => x.ready);
+  await s.stop();
+  const line = s.stderr().split('\n').find((l) => l.startsWith('otel '));
+  t.truthy(line, s.stderr());
+  const otel = JSON.parse(line!.slice(5));
+  t.is(otel.spans.length, 1);
+  t.is(otel.spans[0].name, 'preheat.warmup');
+  t.is(otel.spans[0].attributes['preheat.phase'], 'ready');
+  t.is(otel.spans[0].attributes['preheat.optimized'], status.optimized);
+  t.is(otel.spans[0].attributes['preheat.hot'], status.hot);
+  const names = otel.measurements.map((m: { name: string }) => m.name).sort();
+  t.deepEqual(names, ['preheat.warmup.duration', 'preheat.warmup.hot', 'preheat.warmup.optimized', 'preheat.warmup.replayed', 'preheat.warmup.stale']);
+});
+
 test('a hot function whose source changed is counted as stale', async (t) => {
   const app = tempDir();
   for (const f of fs.readdirSync(path.dirname(catalog))) fs.copyFileSync(path.join(path.dirname(catalog), f), path.join(app, f));
