@@ -4,11 +4,12 @@ import { types } from 'node:util';
 /**
  * V8's natives syntax, the only way to ask for and verify optimization from inside the process.
  * Everything that touches it lives here; v8-notes.md has the facts this relies on:
- *  - natives are switched on for the warm-up only and off again after, unless the app itself runs
- *    with --allow-natives-syntax; helpers are made inside the window, with a nonce in their source
- *    (the compilation cache would otherwise hand back an old helper), and not kept after it;
- *  - a function asked for optimization must get its next call while natives are still on: on
- *    V8 12.4 and later, switching the flag off drops the pending request (optimized code stays);
+ *  - the flag is switched on only while the helpers below are created, at the agent's start,
+ *    and off again at once (unless the app itself runs with --allow-natives-syntax); helpers made
+ *    while it was on keep working. Switching the flag later, with the app's code optimized, costs
+ *    the app: measured on the docs-shop fixture, toggling it around a warm-up left the first 1000
+ *    requests at 1.43x steady state against 1.24x without (scripts/bench/warmup.js);
+ *  - each helper's source carries a nonce: from the compilation cache an old helper would come back;
  *  - several natives kill the process on bound functions, proxies and builtins, so every function
  *    is checked with `isOptimizable` first;
  *  - the %GetOptimizationStatus bit layout moved in V8 14.6 (Node 26): tiers are read with the
@@ -21,7 +22,11 @@ export interface Natives {
   /** 0-based offset of the function's start in its script (its parameter list's `(`). */
   sourcePosition(f: Function): number;
   tier(f: Function): Tier;
-  /** Allocates feedback and asks for TurboFan on the function's next call. */
+  /**
+   * Allocates feedback and asks for TurboFan on the function's next call, compiled on a
+   * background thread as V8's own tier-up does: a synchronous compile would stall the event loop
+   * for each function (milliseconds each) while the app's server is already up.
+   */
   optimizeOnNextCall(f: Function): void;
 }
 
@@ -29,33 +34,17 @@ export type Tier = 'lazy' | 'interpreted' | 'baseline' | 'maglev' | 'turbofan' |
 
 const appHasNatives = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => /--allow[-_]natives[-_]syntax/.test(a));
 
-/** Switches natives on until `close()`; the helpers stop working after it. */
-export function openNatives(): { natives: Natives; close(): void } {
+/**
+ * Creates the helpers with the flag on for that moment only. Call it early (at the agent's start),
+ * before the app's code is optimized. A helper whose bytecode V8 later flushes throws a
+ * SyntaxError: callers treat any throw as "natives unavailable".
+ */
+export function createNatives(): Natives {
   v8.setFlagsFromString('--allow-natives-syntax');
-  let open = true;
   try {
-    const natives = makeNatives();
-    return {
-      natives,
-      close() {
-        if (!open) return;
-        open = false;
-        if (!appHasNatives) v8.setFlagsFromString('--no-allow-natives-syntax');
-      },
-    };
-  } catch (error) {
-    if (!appHasNatives) v8.setFlagsFromString('--no-allow-natives-syntax');
-    throw error;
-  }
-}
-
-/** Runs `fn` with natives switched on, and off again after (even when `fn` throws). */
-export function withNatives<T>(fn: (n: Natives) => T): T {
-  const session = openNatives();
-  try {
-    return fn(session.natives);
+    return makeNatives();
   } finally {
-    session.close();
+    if (!appHasNatives) v8.setFlagsFromString('--no-allow-natives-syntax');
   }
 }
 
@@ -66,7 +55,7 @@ function makeNatives(): Natives {
   const scriptId = helper('%FunctionGetScriptId(f)');
   const position = helper('%FunctionGetScriptSourcePosition(f)');
   const prepare = helper('%PrepareFunctionForOptimization(f)');
-  const optimize = helper('%OptimizeFunctionOnNextCall(f)');
+  const optimize = helper('%OptimizeFunctionOnNextCall(f, "concurrent")');
   // The tier natives answer without status bits, so the layout change of V8 14.6 does not matter
   // to them; only "never compiled" needs a bit, whose place is known per V8 version.
   const isTurbofan = helper('%ActiveTierIsTurbofan(f)');

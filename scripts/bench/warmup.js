@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+'use strict';
+// Warm-up effect, measured side by side in one run: cold start, naive warm-up (the recorded
+// requests fired before taking traffic, for as long as preheat's warm-up took) and preheat.
+// For each, after "ready": the first 10 / 100 / 1000 requests against steady state.
+// Usage: node scripts/bench/warmup.js [--service catalog|docs-shop] [--runs N] [--quick] [--json FILE]
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const { fireLoad, catalogPaths } = require('../lib/load');
+
+const args = process.argv.slice(2);
+const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
+const quick = args.includes('--quick');
+const serviceName = opt('--service', 'docs-shop');
+const runs = Number(opt('--runs', quick ? 1 : 3));
+const measured = quick ? 200 : 1000;
+const repo = path.join(__dirname, '..', '..');
+const agent = path.join(repo, 'agent', 'index.js');
+const script = path.join(repo, 'fixtures', 'services', serviceName, 'server.js');
+const paths =
+  serviceName === 'catalog'
+    ? catalogPaths(300)
+    : Array.from({ length: 300 }, (_, i) =>
+        i % 4 === 0 ? `/product/${(i * 13) % 300}` : `/products?tag=${['home', 'garden', 'tools'][i % 3]}&sort=${['price', 'name', 'rating'][i % 3]}&page=${1 + (i % 5)}`,
+      );
+
+function boot(env, withAgent) {
+  const child = spawn(process.execPath, [...(withAgent ? ['--require', agent] : []), script], {
+    cwd: path.dirname(script),
+    env: { ...process.env, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const t0 = process.hrtime.bigint();
+  const port = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (c) => reject(new Error(`service exited with ${c}`)));
+  });
+  return { child, port, t0 };
+}
+
+const sinceMs = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+const stop = (child) => new Promise((r) => { child.on('exit', r); child.kill('SIGTERM'); });
+const status = (port, p) => new Promise((resolve) => http.get({ host: '127.0.0.1', port, path: p }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', () => resolve(0)));
+
+async function freePort() {
+  const s = http.createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function waitReady(port, timeoutMs = 20000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if ((await status(port, '/ready')) === 200) return true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return false;
+}
+
+/** The first requests a real user would send, one at a time, then steady state after a long run. */
+async function measure(port) {
+  const first = await fireLoad({ port, paths, count: measured, concurrency: 1 });
+  await fireLoad({ port, paths, count: quick ? 1000 : 8000, concurrency: 4 });
+  const steady = await fireLoad({ port, paths, count: measured, concurrency: 1 });
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const s = { mean: mean(steady.latenciesMs), median: median(steady.latenciesMs) };
+  const l = first.latenciesMs;
+  return {
+    failed: first.failed + steady.failed,
+    first10: mean(l.slice(0, 10)) / s.mean,
+    first100: mean(l.slice(0, 100)) / s.mean,
+    firstNmedian: median(l) / s.median,
+    steadyMedianMs: s.median,
+  };
+}
+
+async function main() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'preheat-bench-'));
+  // 1. Record a profile under the same traffic the measurement sends.
+  {
+    const { child, port } = boot({ PREHEAT_MODE: 'record', PREHEAT_DIR: dir }, true);
+    await fireLoad({ port: await port, paths, count: quick ? 2000 : 6000, concurrency: 4 });
+    await stop(child);
+  }
+  const results = { cold: [], naive: [], preheat: [] };
+  let warmBudgetMs = 1000;
+  for (let r = 0; r < runs; r++) {
+    // preheat first: its time to ready is the naive warm-up's budget in the same round.
+    {
+      const rp = await freePort();
+      const { child, port, t0 } = boot({ PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(rp) }, true);
+      const p = await port;
+      const ok = await waitReady(rp);
+      const readyMs = sinceMs(t0);
+      const st = await new Promise((resolve) =>
+        http
+          .get({ host: '127.0.0.1', port: rp, path: '/status' }, (res) => {
+            let b = '';
+            res.on('data', (d) => (b += d));
+            res.on('end', () => resolve(JSON.parse(b)));
+          })
+          .on('error', () => resolve({})),
+      );
+      warmBudgetMs = Math.max(50, readyMs);
+      results.preheat.push({ readyMs, ready: ok, optimized: st.optimized, hot: st.hot, ...(await measure(p)) });
+      await stop(child);
+    }
+    {
+      const { child, port, t0 } = boot({}, false);
+      const p = await port;
+      const readyMs = sinceMs(t0);
+      results.cold.push({ readyMs, ...(await measure(p)) });
+      await stop(child);
+    }
+    {
+      const { child, port, t0 } = boot({}, false);
+      const p = await port;
+      const until = Date.now() + warmBudgetMs - sinceMs(t0);
+      while (Date.now() < until) await fireLoad({ port: p, paths, count: 20, concurrency: 4 });
+      const readyMs = sinceMs(t0);
+      results.naive.push({ readyMs, ...(await measure(p)) });
+      await stop(child);
+    }
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const summary = {};
+  for (const [k, list] of Object.entries(results)) {
+    summary[k] = Object.fromEntries(
+      ['readyMs', 'first10', 'first100', 'firstNmedian', 'steadyMedianMs', 'failed'].map((f) => [f, +median(list.map((x) => x[f])).toFixed(2)]),
+    );
+    if (k === 'preheat') summary[k].optimizedOfHot = `${median(list.map((x) => x.optimized))}/${median(list.map((x) => x.hot))}`;
+  }
+  const out = { service: serviceName, node: process.version, runs, measuredRequests: measured, summary, results };
+  if (opt('--json')) fs.writeFileSync(opt('--json'), JSON.stringify(out, null, 2));
+  console.log(`warm-up on ${serviceName}, Node ${process.version}, ${runs} run(s), medians; latency ratios against steady state`);
+  console.log('contender  ready ms  first10  first100  median(first ' + measured + ')  steady median ms  failed');
+  for (const [k, s] of Object.entries(summary)) {
+    console.log(`${k.padEnd(9)} ${String(s.readyMs).padStart(8)} ${String(s.first10).padStart(8)} ${String(s.first100).padStart(9)} ${String(s.firstNmedian).padStart(20)} ${String(s.steadyMedianMs).padStart(17)} ${String(s.failed).padStart(7)}${s.optimizedOfHot ? `  (optimized ${s.optimizedOfHot})` : ''}`);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
