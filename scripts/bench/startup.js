@@ -2,7 +2,7 @@
 'use strict';
 // Start-up cost of the agent: wall time of a program that exits at once, with and without
 // `--require preheat/agent` (record mode), runs alternated so machine noise hits both alike.
-// Usage: node scripts/bench/startup.js [--runs N] [--json]
+// Usage: node scripts/bench/startup.js [--runs N] [--json FILE]
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -48,8 +48,8 @@ const result = {
   },
 };
 fs.rmSync(dir, { recursive: true, force: true });
-if (args.includes('--json')) console.log(JSON.stringify(result, null, 2));
-else {
+if (args.includes('--json')) fs.writeFileSync(args[args.indexOf('--json') + 1], JSON.stringify(result, null, 2));
+{
   console.log(`agent start-up on Node ${result.node}, ${runs} alternated runs each (median, p10–p90):`);
   for (const k of Object.keys(contenders)) {
     console.log(`  ${k.padEnd(10)} ${result.medianMs[k]} ms  (${result.p10p90Ms[k].join('–')})`);
