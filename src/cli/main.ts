@@ -4,6 +4,8 @@ import { mergeCommand } from './merge-command';
 import { recordCommand } from './record-command';
 import { topCommand } from './top-command';
 import { probeCommand } from './probe-command';
+import { reportCommand } from './report-command';
+import { diffCommand } from './diff-command';
 
 import type { Io } from './io';
 import { processIo } from './io';
@@ -28,6 +30,8 @@ const commands: Record<string, (args: string[], io: Io) => Promise<number>> = {
   merge: mergeCommand,
   top: topCommand,
   probe: probeCommand,
+  report: reportCommand,
+  diff: diffCommand,
 };
 
 /** The CLI is a thin layer over the library: it parses, calls, and turns errors into one line and a code. */

@@ -1,0 +1,26 @@
+import type { DetectorInput } from './detector';
+import { exceptionControlFlow } from './detectors/exception-control-flow';
+import { gcPressure } from './detectors/gc-pressure';
+import { stringInterning } from './detectors/string-interning';
+import { syncIo } from './detectors/sync-io';
+import type { Finding } from './finding';
+
+export interface DetectOptions {
+  /** The smallest share of busy samples a finding may have. Default 0.02 (2%). */
+  minShare?: number;
+}
+
+/** Every detector over one input; one finding per kind, function and line, biggest share first. */
+export function detectFindings(input: DetectorInput, options: DetectOptions = {}): Finding[] {
+  const minShare = options.minShare ?? 0.02;
+  const all = [exceptionControlFlow(minShare), stringInterning(minShare), gcPressure, syncIo(minShare)].flatMap((d) => d(input));
+  const seen = new Set<string>();
+  return all
+    .sort((a, b) => b.share - a.share)
+    .filter((f) => {
+      const key = `${f.kind}\u0000${f.function}\u0000${f.file}\u0000${f.line}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+}

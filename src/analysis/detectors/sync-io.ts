@@ -1,0 +1,69 @@
+import type { Detector } from '../detector';
+import type { Finding } from '../finding';
+import { percent } from './hot-lines';
+
+const SYNC_CALL = /^(readFileSync|writeFileSync|appendFileSync|existsSync|statSync|lstatSync|readdirSync|openSync|readSync|writeSync|closeSync|accessSync|mkdirSync|realpathSync|copyFileSync|renameSync|unlinkSync|rmSync|(gzip|gunzip|deflate|inflate|deflateRaw|inflateRaw|brotliCompress|brotliDecompress|unzip)Sync|pbkdf2Sync|scryptSync|randomFillSync|generateKeyPairSync|generateKeySync|generatePrimeSync|hkdfSync|execSync|execFileSync|spawnSync)$/;
+/** Frames of module loading: synchronous reads there are start-up, not a hot path. */
+const LOADING = /^(Module\._load|Module\._compile|Module\.require|require|compileForInternalLoader|loadESM|Module\._extensions\.\.js)$/;
+const MODULES = new Set(['node:fs', 'node:zlib', 'node:crypto', 'node:child_process', 'node:internal/fs/utils', 'node:internal/crypto/pbkdf2', 'node:internal/crypto/scrypt', '']);
+
+/**
+ * Synchronous fs, zlib, crypto and child_process calls on hot paths, charged to the app function
+ * that makes them. Calls made while modules load are left out: that is start-up.
+ */
+export function syncIo(minShare: number): Detector {
+  return (input) => {
+    const busy = input.totals.busy || 1;
+    const { model } = input;
+    // Inclusive samples of each sync call, by the app frame that called it.
+    const byCaller = new Map<number, { samples: number; calls: Set<string> }>();
+    const subtree = model.nodes.map((n) => n.self);
+    for (let i = model.nodes.length - 1; i > 0; i--) subtree[model.nodes[i]!.parent]! += subtree[i]!;
+    for (const [i, n] of model.nodes.entries()) {
+      const f = model.frames[n.frame]!;
+      if (!SYNC_CALL.test(f.name) || !(MODULES.has(f.url) || f.url.startsWith('node:'))) continue;
+      // Outermost sync call only: readFileSync calls openSync, which would count twice.
+      let caller = -1;
+      let nested = false;
+      let loading = false;
+      for (let p = n.parent; p > 0; p = model.nodes[p]!.parent) {
+        const pf = model.frames[model.nodes[p]!.frame]!;
+        if (SYNC_CALL.test(pf.name) && pf.url.startsWith('node:')) nested = true;
+        if (LOADING.test(pf.name)) loading = true;
+        if (caller < 0 && pf.kind === 'js' && pf.url.startsWith('file://') && !pf.url.includes('/node_modules/')) caller = model.nodes[p]!.frame;
+      }
+      if (nested || loading || caller < 0) continue;
+      const entry = byCaller.get(caller) ?? { samples: 0, calls: new Set<string>() };
+      entry.samples += subtree[i]!;
+      entry.calls.add(f.name);
+      byCaller.set(caller, entry);
+    }
+    const findings: Finding[] = [];
+    for (const [frame, e] of byCaller) {
+      const share = e.samples / busy;
+      if (share < minShare) continue;
+      const f = model.frames[frame]!;
+      const line = hottestLine(input.stats.get(frame)?.lines) ?? f.line;
+      const where = input.sources.display(f.url, line);
+      findings.push({
+        kind: 'sync-io',
+        function: f.name || '(anonymous)',
+        file: where.file,
+        line: where.line,
+        share,
+        evidence: `${percent(share)} of CPU samples in ${[...e.calls].join(', ')} called from ${f.name || '(anonymous)'}; the event loop waits for each call.`,
+        advice: 'Use the asynchronous API (fs.promises, zlib and crypto callbacks or promises), or do the work once at start-up and cache the result.',
+        frame,
+      });
+    }
+    return findings;
+  };
+}
+
+function hottestLine(lines: Record<number, number> | undefined): number | null {
+  if (!lines) return null;
+  let best: number | null = null;
+  let max = 0;
+  for (const [line, t] of Object.entries(lines)) if (t > max) [best, max] = [Number(line), t];
+  return best;
+}

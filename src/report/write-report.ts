@@ -1,0 +1,65 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { detectFindings } from '../analysis/detect';
+import type { Finding } from '../analysis/finding';
+import { functionStats } from '../analysis/function-stats';
+import { createSourceFiles } from '../analysis/source-files';
+import { writeFileAtomic } from '../profile/store';
+import type { StackModel } from '../profile/stack-model';
+import { renderFlamegraphHtml } from './flamegraph-html';
+import { toFolded } from './folded';
+import { toPprof } from './pprof';
+import { topFunctions, type TopFunction } from './top-functions';
+
+export interface ReportOptions {
+  out: string;
+  title: string;
+  /** Paths in the report are relative to this directory. */
+  cwd?: string;
+  /** How many top functions to return for the terminal. */
+  top?: number;
+  /** Called before each stage, for a progress display on large inputs. */
+  onStage?: (stage: string) => void;
+}
+
+export interface Report {
+  files: { html: string; pprof: string; folded: string; findings: string };
+  findings: Finding[];
+  top: TopFunction[];
+}
+
+/** Every output of `preheat report`, rendered from the one stack model. */
+export function writeReport(model: StackModel, options: ReportOptions): Report {
+  const stage = options.onStage ?? (() => {});
+  const sources = createSourceFiles(options.cwd);
+  stage('analysing');
+  const { stats, totals } = functionStats(model);
+  const findings = detectFindings({ model, stats, totals, sources });
+  const top = topFunctions(model, sources, options.top ?? 15);
+
+  fs.mkdirSync(options.out, { recursive: true });
+  const files = {
+    html: path.join(options.out, 'flamegraph.html'),
+    pprof: path.join(options.out, 'profile.pb.gz'),
+    folded: path.join(options.out, 'stacks.folded'),
+    findings: path.join(options.out, 'findings.json'),
+  };
+  stage('writing flamegraph.html');
+  const displayFile = (url: string, line: number) => {
+    const d = sources.display(url, line);
+    return `${d.file}:${d.line}`;
+  };
+  writeFileAtomic(files.html, renderFlamegraphHtml(model, findings, { title: options.title, displayFile }));
+  stage('writing profile.pb.gz');
+  writeFileAtomic(files.pprof, toPprof(model));
+  stage('writing stacks.folded');
+  writeFileAtomic(files.folded, toFolded(model));
+  writeFileAtomic(files.findings, JSON.stringify(findings.map(publicFinding), null, 2) + '\n');
+  return { files, findings, top };
+}
+
+/** findings.json carries the documented fields only; `frame` is an index into this run's model. */
+function publicFinding(f: Finding) {
+  const { kind, function: fn, file, line, share, evidence, advice } = f;
+  return { kind, function: fn, file, line, share: Math.round(share * 1e4) / 1e4, evidence, advice };
+}
