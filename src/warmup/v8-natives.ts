@@ -4,11 +4,11 @@ import { types } from 'node:util';
 /**
  * V8's natives syntax, the only way to ask for and verify optimization from inside the process.
  * Everything that touches it lives here; v8-notes.md has the facts this relies on:
- *  - the flag is switched on only while the helpers below are created, at the agent's start,
- *    and off again at once (unless the app itself runs with --allow-natives-syntax); helpers made
- *    while it was on keep working. Switching the flag later, with the app's code optimized, costs
- *    the app: measured on the docs-shop fixture, toggling it around a warm-up left the first 1000
- *    requests at 1.43x steady state against 1.24x without (scripts/bench/warmup.js);
+ *  - the flag goes on at the agent's start, before the app's code loads, and off when the warm-up
+ *    ends (unless the app itself runs with --allow-natives-syntax). Switching it on later, with
+ *    the app's code already optimized, cost the app: on the docs-shop fixture, toggling it around
+ *    a warm-up left the first 1000 requests at 1.43x steady state against 1.24x without;
+ *    and on V8 12.4+ a forced optimization needs the flag on when the function is next called;
  *  - each helper's source carries a nonce: from the compilation cache an old helper would come back;
  *  - several natives kill the process on bound functions, proxies and builtins, so every function
  *    is checked with `isOptimizable` first;
@@ -35,16 +35,24 @@ export type Tier = 'lazy' | 'interpreted' | 'baseline' | 'maglev' | 'turbofan' |
 const appHasNatives = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => /--allow[-_]natives[-_]syntax/.test(a));
 
 /**
- * Creates the helpers with the flag on for that moment only. Call it early (at the agent's start),
- * before the app's code is optimized. A helper whose bytecode V8 later flushes throws a
- * SyntaxError: callers treat any throw as "natives unavailable".
+ * Switches natives on and creates the helpers; `close()` switches them off again. Open it early
+ * (at the agent's start, before the app's code is loaded and optimized) and close it when the
+ * warm-up ends: on V8 12.4 and later a forced optimization only happens while the flag is on.
+ * After `close()` the helpers may still answer, but a helper whose bytecode V8 flushed throws a
+ * SyntaxError, so callers treat any throw as "natives unavailable".
  */
-export function createNatives(): Natives {
+export function createNatives(): Natives & { close(): void } {
   v8.setFlagsFromString('--allow-natives-syntax');
+  let open = true;
+  const close = () => {
+    if (open && !appHasNatives) v8.setFlagsFromString('--no-allow-natives-syntax');
+    open = false;
+  };
   try {
-    return makeNatives();
-  } finally {
-    if (!appHasNatives) v8.setFlagsFromString('--no-allow-natives-syntax');
+    return { ...makeNatives(), close };
+  } catch (error) {
+    close();
+    throw error;
   }
 }
 

@@ -45,6 +45,7 @@ export function startWarmup(profile: WarmupProfile, options: Options, state: War
   const natives = createNatives();
 
   const deadline = setTimeout(() => {
+    natives.close();
     const s = state.status();
     state.set(
       'deadline',
@@ -65,6 +66,7 @@ export function startWarmup(profile: WarmupProfile, options: Options, state: War
         log.warn(Codes.internal, `warm-up failed: ${(error as Error)?.message ?? String(error)}`);
         state.set('failed', `warm-up failed: ${(error as Error)?.message}`);
       })
+      .finally(() => natives.close())
 
   };
   dc.subscribe(LISTEN_CHANNEL, onListen);
@@ -127,6 +129,7 @@ export function startWarmup(profile: WarmupProfile, options: Options, state: War
 
   return () => {
     stopped = true;
+    natives.close();
     clearTimeout(deadline);
     dc.unsubscribe(LISTEN_CHANNEL, onListen);
   };

@@ -24,6 +24,9 @@ test('tiers read right on this V8: lazy, then unoptimized, then TurboFan after a
     await new Promise((r) => setTimeout(r, 5));
   }
   t.is(n.tier(outer), 'turbofan');
+  n.close();
+  for (let i = 0; i < 100; i++) outer(10);
+  t.is(n.tier(outer), 'turbofan', 'optimized code stays after natives are switched off');
 });
 
 test('functions that natives would crash on are refused', (t) => {
@@ -36,10 +39,12 @@ test('functions that natives would crash on are refused', (t) => {
   t.false(n.isOptimizable(new Proxy(f, {})));
   t.false(n.isOptimizable(Math.max));
   t.false(n.isOptimizable({}));
+  n.close();
 });
 
-test('natives syntax is off again once the helpers exist, and the helpers still work', (t) => {
+test('natives syntax is off again after close, and the helpers still answer', (t) => {
   const n = createNatives();
+  n.close();
   t.throws(() => new Function(`return %GetOptimizationStatus(${Math.random()})`), { instanceOf: SyntaxError });
   t.is(n.tier(function never() {}), 'lazy');
 });

@@ -1,6 +1,7 @@
 import type { Detector } from '../detector';
 import type { Finding } from '../finding';
 import { percent } from './hot-lines';
+import { findAll, isFunction, syntaxIndex } from './syntax-index';
 
 const SYNC_CALL = /^(readFileSync|writeFileSync|appendFileSync|existsSync|statSync|lstatSync|readdirSync|openSync|readSync|writeSync|closeSync|accessSync|mkdirSync|realpathSync|copyFileSync|renameSync|unlinkSync|rmSync|(gzip|gunzip|deflate|inflate|deflateRaw|inflateRaw|brotliCompress|brotliDecompress|unzip)Sync|pbkdf2Sync|scryptSync|randomFillSync|generateKeyPairSync|generateKeySync|generatePrimeSync|hkdfSync|execSync|execFileSync|spawnSync)$/;
 /** Frames of module loading: synchronous reads there are start-up, not a hot path. */
@@ -43,7 +44,7 @@ export function syncIo(minShare: number): Detector {
       const share = e.samples / busy;
       if (share < minShare) continue;
       const f = model.frames[frame]!;
-      const line = hottestLine(input.stats.get(frame)?.lines) ?? f.line;
+      const line = callLine(input, frame, e.calls) ?? hottestLine(input.stats.get(frame)?.lines) ?? f.line;
       const where = input.sources.display(f.url, line);
       findings.push({
         kind: 'sync-io',
@@ -58,6 +59,18 @@ export function syncIo(minShare: number): Detector {
     }
     return findings;
   };
+}
+
+/** The line in the caller's source that makes one of the calls (a profile has no call-site lines). */
+function callLine(input: Parameters<Detector>[0], frame: number, calls: Set<string>): number | null {
+  const f = input.model.frames[frame]!;
+  const file = input.sources.get(f.url);
+  const index = file && syntaxIndex(file);
+  if (!file || !index) return null;
+  const fn = (index.functionsByName.get(f.name) ?? []).filter(isFunction).find((n) => n.loc!.start.line <= f.line && n.loc!.end.line >= f.line);
+  if (!fn) return null;
+  const call = findAll(fn, (n) => n.type === 'CallExpression' && calls.has(n.callee.type === 'Identifier' ? n.callee.name : n.callee.property?.name))[0];
+  return call ? call.loc!.start.line : null;
 }
 
 function hottestLine(lines: Record<number, number> | undefined): number | null {
