@@ -45,13 +45,16 @@ function writeMarkdown(dir) {
       '',
       `## Agent overhead: record mode, default settings (${o.service})`,
       '',
-      `${o.runs} alternated pairs of ${o.requestsPerRun} requests each, measured in the first seconds after start, which fall inside the agent's first sampling window (the worst case of its duty cycle).`,
+      `${o.runs} alternated pairs per row. "Inside a window": ${o.requestsPerRun} requests in the first seconds after start, inside the agent's first sampling window, the worst case. ` +
+        `"Whole duty cycles": ${o.dutyRequestsPerRun} requests with the default duty ratio scaled down (1 s of every 12 s instead of 10 s of every 120 s), so each run spans whole periods; it starts and stops the sampler ten times as often as the default does.`,
       '',
       table(
         ['', 'without agent', 'with agent', 'ratio (median, range)'],
         [
-          ['throughput (req/s)', o.bare.rps, o.agent.rps, `${o.throughputRatio.median} (${o.throughputRatio.range.join('–')})`],
-          ['CPU per request (µs)', o.bare.cpuMicrosPerRequest, o.agent.cpuMicrosPerRequest, `${o.cpuPerRequestRatio.median} (${o.cpuPerRequestRatio.range.join('–')})`],
+          ['inside a window: throughput (req/s)', o.inWindow.bare.rps, o.inWindow.agent.rps, `${o.inWindow.throughputRatio.median} (${o.inWindow.throughputRatio.range.join('–')})`],
+          ['inside a window: CPU per request (µs)', o.inWindow.bare.cpuMicrosPerRequest, o.inWindow.agent.cpuMicrosPerRequest, `${o.inWindow.cpuPerRequestRatio.median} (${o.inWindow.cpuPerRequestRatio.range.join('–')})`],
+          ['whole duty cycles: throughput (req/s)', o.duty.bare.rps, o.duty.agent.rps, `${o.duty.throughputRatio.median} (${o.duty.throughputRatio.range.join('–')})`],
+          ['whole duty cycles: CPU per request (µs)', o.duty.bare.cpuMicrosPerRequest, o.duty.agent.cpuMicrosPerRequest, `${o.duty.cpuPerRequestRatio.median} (${o.duty.cpuPerRequestRatio.range.join('–')})`],
         ],
       ),
       '',
