@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict';
-// `npm run demo`: records the bundled catalog service under load with `preheat record`, then shows
-// the hot functions it found. Everything stays on 127.0.0.1; the profile goes to .preheat-demo/.
+// `npm run demo`: records the bundled catalog service under load with `preheat record`, then
+// reports on it with `preheat report` (flame graph, pprof, folded stacks, findings) into
+// preheat-report/. Everything stays on 127.0.0.1; the profile goes to .preheat-demo/.
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { fireLoad, catalogPaths } = require('./lib/load');
@@ -37,8 +38,13 @@ async function main() {
   const exited = new Promise((resolve) => child.on('exit', resolve));
   child.kill('SIGTERM');
   await exited;
-  const top = spawn(process.execPath, [cli, 'top', dir, '-n', '12'], { stdio: 'inherit' });
-  await new Promise((resolve) => top.on('exit', resolve));
+  const report = spawn(process.execPath, [cli, 'report', dir, '--out', path.join(repo, 'preheat-report'), '--top', '10'], {
+    stdio: 'inherit',
+    cwd: path.dirname(server),
+  });
+  const code = await new Promise((resolve) => report.on('exit', resolve));
+  if (code !== 0) throw new Error(`preheat report exited with ${code}`);
+  console.log(`\nopen ${path.relative(process.cwd(), path.join(repo, 'preheat-report', 'flamegraph.html'))} in a browser to explore the flame graph`);
 }
 
 main().catch((error) => {

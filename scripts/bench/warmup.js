@@ -76,8 +76,23 @@ async function measure(port) {
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const s = { mean: mean(steady.latenciesMs), median: median(steady.latenciesMs) };
   const l = first.latenciesMs;
+  // One request at a time, so throughput is 1 / latency: the time from ready until a bucket of
+  // 50 requests first runs at 95% of the steady throughput (null: not within the measured ones).
+  const bucket = 50;
+  const peakPerMs = bucket / (s.mean * bucket);
+  let elapsed = 0;
+  let timeTo95Ms = null;
+  for (let i = 0; i + bucket <= l.length; i += bucket) {
+    const ms = l.slice(i, i + bucket).reduce((a, b) => a + b, 0);
+    if (bucket / ms >= 0.95 * peakPerMs) {
+      timeTo95Ms = elapsed;
+      break;
+    }
+    elapsed += ms;
+  }
   return {
     failed: first.failed + steady.failed,
+    timeTo95Ms,
     first10: mean(l.slice(0, 10)) / s.mean,
     first100: mean(l.slice(0, 100)) / s.mean,
     firstNmedian: median(l) / s.median,
@@ -140,14 +155,18 @@ async function main() {
     summary[k] = Object.fromEntries(
       ['readyMs', 'first10', 'first100', 'firstNmedian', 'steadyMedianMs', 'failed'].map((f) => [f, +median(list.map((x) => x[f])).toFixed(2)]),
     );
+    const t95 = list.map((x) => x.timeTo95Ms);
+    summary[k].timeTo95Ms = t95.includes(null) ? null : +median(t95).toFixed(1);
+    Object.assign(summary[k],
+    );
     if (k === 'preheat') summary[k].optimizedOfHot = `${median(list.map((x) => x.optimized))}/${median(list.map((x) => x.hot))}`;
   }
   const out = { service: serviceName, node: process.version, runs, measuredRequests: measured, summary, results };
   if (opt('--json')) fs.writeFileSync(opt('--json'), JSON.stringify(out, null, 2));
   console.log(`warm-up on ${serviceName}, Node ${process.version}, ${runs} run(s), medians; latency ratios against steady state`);
-  console.log('contender  ready ms  first10  first100  median(first ' + measured + ')  steady median ms  failed');
+  console.log('contender  ready ms  first10  first100  median(first ' + measured + ')  steady median ms  to 95% peak ms  failed');
   for (const [k, s] of Object.entries(summary)) {
-    console.log(`${k.padEnd(9)} ${String(s.readyMs).padStart(8)} ${String(s.first10).padStart(8)} ${String(s.first100).padStart(9)} ${String(s.firstNmedian).padStart(20)} ${String(s.steadyMedianMs).padStart(17)} ${String(s.failed).padStart(7)}${s.optimizedOfHot ? `  (optimized ${s.optimizedOfHot})` : ''}`);
+    console.log(`${k.padEnd(9)} ${String(s.readyMs).padStart(8)} ${String(s.first10).padStart(8)} ${String(s.first100).padStart(9)} ${String(s.firstNmedian).padStart(20)} ${String(s.steadyMedianMs).padStart(17)} ${String(s.timeTo95Ms ?? 'not reached').padStart(15)} ${String(s.failed).padStart(7)}${s.optimizedOfHot ? `  (optimized ${s.optimizedOfHot})` : ''}`);
   }
 }
 

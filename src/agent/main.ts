@@ -8,15 +8,24 @@ import { Codes } from '../errors';
 import { createLogger, type Logger } from '../log';
 import type { WarmupProfile } from '../profile/schema';
 import { PROFILE_FILE, readProfile } from '../profile/store';
-import { startReadinessServer } from '../readiness/server';
 import { WarmupState, type Status } from '../readiness/state';
 import { selectSampler } from '../sampler/select';
 import { preheatVersion } from '../version';
-import { reportWarmup } from '../telemetry/warmup-telemetry';
 import { enableCompileCache } from '../warmup/compile-cache';
-import { startWarmup } from '../warmup/warmup';
 import { installExitHooks } from './exit-hooks';
 import { Recorder, type RecorderStatus } from './recorder';
+
+/**
+ * Parts only warm mode needs load when it runs: a recording agent starts without them (the
+ * start-up benchmark measures what the agent adds to every boot).
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const lazy = {
+  readiness: () => require('../readiness/server') as typeof import('../readiness/server'),
+  warmup: () => require('../warmup/warmup') as typeof import('../warmup/warmup'),
+  telemetry: () => require('../telemetry/warmup-telemetry') as typeof import('../telemetry/warmup-telemetry'),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** One agent per process, even with two copies of preheat loaded (the OpenTelemetry API's pattern). */
 const REGISTRY = Symbol.for('preheat.agent.v0');
@@ -65,7 +74,7 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
     const ownServers = new Set<Server>();
     if (options.port !== null) {
       ownServers.add(
-        startReadinessServer(
+        lazy.readiness().startReadinessServer(
           state,
           options.host,
           options.port,
@@ -74,12 +83,12 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
         ),
       );
     }
-    const stopWarmup = profile ? startWarmup(profile, options, state, log, (s) => ownServers.has(s)) : null;
+    const stopWarmup = profile ? lazy.warmup().startWarmup(profile, options, state, log, (s) => ownServers.has(s)) : null;
     if (profile) {
       const startedAt = new Date();
       void state.whenSettled().then(() => {
         try {
-          reportWarmup(state.status(), startedAt, preheatVersion());
+          lazy.telemetry().reportWarmup(state.status(), startedAt, preheatVersion());
         } catch (error) {
           log.warn(Codes.internal, `reporting the warm-up failed: ${(error as Error)?.message ?? String(error)}`);
         }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as acorn from 'acorn';
-import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
+import { LEAST_UPPER_BOUND, originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 
 /** A file of the profiled app, as the engine ran it. */
 export interface SourceFile {
@@ -56,7 +56,10 @@ export function createSourceFiles(cwd: string = process.cwd()): SourceFiles {
       if (file) {
         const map = mapFor(file);
         if (map) {
-          const original = originalPositionFor(map, { line, column: Math.max(0, column - 1) });
+          // Line-level positions point at column 0, before the line's first mapped segment
+          // (indentation): then the nearest segment after it on that line answers.
+          let original = originalPositionFor(map, { line, column: Math.max(0, column - 1) });
+          if (!original.source) original = originalPositionFor(map, { line, column: Math.max(0, column - 1), bias: LEAST_UPPER_BOUND });
           if (original.source && original.line) {
             const source = original.source.startsWith('file://') ? fileURLToPath(original.source) : original.source;
             return { file: shortPath(path.resolve(path.dirname(file.path), source), cwd), line: original.line };

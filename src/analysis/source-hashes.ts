@@ -3,8 +3,8 @@ import { fromAppFile } from '../profile/app-path';
 import type { SourceIndex } from '../profile/source-hash';
 
 /**
- * Source hashes for profile entries, indexing each file once per (size, mtime). Runs at flush
- * time, never at start-up, and only for the functions the profile keeps.
+ * Source hashes for profile entries of the app's own files, indexing each file once per (size,
+ * mtime). Runs at flush time, never at start-up, and only for the functions the profile keeps.
  */
 export class SourceHasher {
   private readonly files = new Map<string, { stamp: string; index: SourceIndex | null }>();
@@ -12,6 +12,10 @@ export class SourceHasher {
   constructor(private readonly root: string) {}
 
   hash(f: { file: string; line: number; column: number }): string | null {
+    // Dependencies change only with an install, and parsing them costs the app: 2 MB of
+    // node_modules took acorn 291 ms on the docs-shop fixture. The warm-up checks hashes of the
+    // app's own files only (src/warmup/function-index.ts), so only those are hashed.
+    if (f.file.includes('node_modules/')) return null;
     const abs = fromAppFile(f.file, this.root);
     if (abs === null) return null;
     const index = this.index(abs);
