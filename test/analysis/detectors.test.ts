@@ -130,3 +130,13 @@ test('sync fs calls on a hot path are charged to the app caller; during module l
   ]);
   t.deepEqual(loading, []);
 });
+
+test('a hot JSON.parse is reported only well above the threshold, and never for a file read on the same line', (t) => {
+  const src = 'function load(text, fs) {\n  const a = JSON.parse(text);\n  const b = JSON.parse(fs.readFileSync("c.json", "utf8"));\n  return [a, b];\n}\n';
+  const spec = (parse: number, read: number) => (url: string) => [{ name: 'load', url, line: 0, self: 100, ticks: [[2, parse], [3, read], [4, 100 - parse - read]] as [number, number][] }];
+  t.deepEqual(
+    analyse(src, spec(12, 40)).map((f) => [f.kind, f.line]),
+    [['string-interning', 2]],
+  );
+  t.deepEqual(analyse(src, spec(8, 40)), []);
+});

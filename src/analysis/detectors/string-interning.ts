@@ -29,8 +29,11 @@ export function stringInterning(minShare: number): Detector {
       if (!file || !index) continue;
       const nodes = index.byLine.get(hot.line) ?? [];
       const key = nodes.map((n) => freshKeyUse(n, index)).find((k) => k !== null);
-      const json = key ? null : nodes.find(isJsonParse);
-      if (!key && (!json || hot.share < minShare * 2.5)) continue;
+      // A hot JSON.parse is a weaker signal (the profile cannot tell how many distinct keys the
+      // objects have): it needs five times the share, and a parse of a file read on the same
+      // line is the sync-io detector's finding, not this one's.
+      const json = key ? null : nodes.find((n) => isJsonParse(n) && !readsFile(n));
+      if (!key && (!json || hot.share < minShare * 5)) continue;
       const f = input.model.frames[hot.frame]!;
       const where = input.sources.display(f.url, hot.line);
       const id = `${where.file}:${where.line}`;
@@ -90,6 +93,10 @@ function isStringy(n: Node): boolean {
 
 function isMember(n: Node, object: string, property: string): boolean {
   return n.type === 'MemberExpression' && !n.computed && n.object.type === 'Identifier' && n.object.name === object && n.property.name === property;
+}
+
+function readsFile(n: Node): boolean {
+  return findAll(n, (x) => x.type === 'CallExpression' && x.callee.type === 'MemberExpression' && /^read(File)?Sync$/.test(x.callee.property?.name ?? '')).length > 0;
 }
 
 function isJsonParse(n: Node): boolean {
