@@ -3,11 +3,11 @@
 // Agent overhead in record mode at default settings: throughput and CPU per request with and
 // without the agent, runs alternated, and resident memory over a long run.
 // Usage: node scripts/bench/overhead.js [--service docs-shop|catalog] [--runs N] [--seconds S] [--quick] [--json FILE]
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { fireLoad, catalogPaths } = require('../lib/load');
+const { fireLoad } = require('../lib/load');
+const { bootService, stopService, servicePaths } = require('../lib/service');
 
 const args = process.argv.slice(2);
 const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
@@ -17,13 +17,7 @@ const runs = Number(opt('--runs', quick ? 2 : 4));
 const requests = quick ? 4000 : 30000;
 const dutyRequests = quick ? 4000 : 60000;
 const soakSeconds = Number(opt('--seconds', quick ? 10 : 90));
-const repo = path.join(__dirname, '..', '..');
-const agent = path.join(repo, 'agent', 'index.js');
-const script = path.join(repo, 'fixtures', 'services', serviceName, 'server.js');
-const paths =
-  serviceName === 'catalog'
-    ? catalogPaths(300)
-    : Array.from({ length: 300 }, (_, i) => (i % 4 === 0 ? `/product/${(i * 13) % 300}` : `/products?tag=${['home', 'garden', 'tools'][i % 3]}&page=${1 + (i % 5)}`));
+const paths = servicePaths(serviceName);
 const TICK = 100; // USER_HZ on Linux
 
 function cpuTicks(pid) {
@@ -35,22 +29,10 @@ function rssKb(pid) {
 }
 
 async function boot(withAgent, dir, extraEnv = {}) {
-  const child = spawn(process.execPath, [...(withAgent ? ['--require', agent] : []), script], {
-    cwd: path.dirname(script),
-    env: { ...process.env, PORT: '0', ...(withAgent ? { PREHEAT_MODE: 'record', PREHEAT_DIR: dir, ...extraEnv } : {}) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise((resolve) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-  });
-  return { child, port };
+  const { child, port } = bootService(serviceName, { withAgent, env: withAgent ? { PREHEAT_MODE: 'record', PREHEAT_DIR: dir, ...extraEnv } : {} });
+  return { child, port: await port };
 }
-const stop = (child) => new Promise((r) => { child.on('exit', r); child.kill('SIGTERM'); });
+const stop = stopService;
 
 async function throughputRun(withAgent, dir, extraEnv, count) {
   const { child, port } = await boot(withAgent, dir, extraEnv);

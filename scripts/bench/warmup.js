@@ -4,12 +4,12 @@
 // requests fired before taking traffic, for as long as preheat's warm-up took) and preheat.
 // For each, after "ready": the first 10 / 100 / 1000 requests against steady state.
 // Usage: node scripts/bench/warmup.js [--service catalog|docs-shop] [--runs N] [--quick] [--json FILE]
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { fireLoad, catalogPaths } = require('../lib/load');
+const { fireLoad } = require('../lib/load');
+const { bootService, stopService, freePort, servicePaths } = require('../lib/service');
 
 const args = process.argv.slice(2);
 const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
@@ -17,46 +17,12 @@ const quick = args.includes('--quick');
 const serviceName = opt('--service', 'docs-shop');
 const runs = Number(opt('--runs', quick ? 1 : 3));
 const measured = quick ? 200 : 1000;
-const repo = path.join(__dirname, '..', '..');
-const agent = path.join(repo, 'agent', 'index.js');
-const script = path.join(repo, 'fixtures', 'services', serviceName, 'server.js');
-const paths =
-  serviceName === 'catalog'
-    ? catalogPaths(300)
-    : Array.from({ length: 300 }, (_, i) =>
-        i % 4 === 0 ? `/product/${(i * 13) % 300}` : `/products?tag=${['home', 'garden', 'tools'][i % 3]}&sort=${['price', 'name', 'rating'][i % 3]}&page=${1 + (i % 5)}`,
-      );
-
-function boot(env, withAgent) {
-  const child = spawn(process.execPath, [...(withAgent ? ['--require', agent] : []), script], {
-    cwd: path.dirname(script),
-    env: { ...process.env, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const t0 = process.hrtime.bigint();
-  const port = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on('exit', (c) => reject(new Error(`service exited with ${c}`)));
-  });
-  return { child, port, t0 };
-}
+const paths = servicePaths(serviceName);
+const boot = (env, withAgent) => bootService(serviceName, { env, withAgent });
+const stop = stopService;
 
 const sinceMs = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
-const stop = (child) => new Promise((r) => { child.on('exit', r); child.kill('SIGTERM'); });
 const status = (port, p) => new Promise((resolve) => http.get({ host: '127.0.0.1', port, path: p }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', () => resolve(0)));
-
-async function freePort() {
-  const s = http.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function waitReady(port, timeoutMs = 20000) {
   const end = Date.now() + timeoutMs;
