@@ -170,3 +170,20 @@ test('without a profile, warm mode says so once and the app starts cold and read
   t.regex(status.reason, /no profile to warm from/);
   t.regex(s.stderr(), /^preheat: no profile to warm from at .*profile\.json; starting cold .*\[PREHEAT_W010\]\n$/);
 });
+
+test('auto mode warms from the profile, then records the next generation', async (t) => {
+  const dir = await recordCatalog();
+  const first = readJson<WarmupProfile>(path.join(dir, 'profile.json'));
+  const port = await freePort();
+  const s = await bootService(catalog, { PREHEAT_MODE: 'auto', PREHEAT_DIR: dir, PREHEAT_PORT: String(port) });
+  const status = await pollStatus(port, (x) => x.ready);
+  for (let i = 0; i < 300; i++) await get(s.port, `/search?q=${['red', 'lamp'][i % 2]}`);
+  await s.stop();
+  t.is(status.phase, 'ready');
+  const next = readJson<WarmupProfile>(path.join(dir, 'profile.json'));
+  t.is(next.generation, first.generation + 1);
+  t.is(next.createdAt, first.createdAt);
+  // The replayed requests are not counted as traffic: only the 300 real ones were added.
+  const search = (p: WarmupProfile) => p.requests!.filter((r) => r.url.startsWith('/search')).reduce((n, r) => n + r.count, 0);
+  t.is(search(next), search(first) * 0.5 + 300);
+});
