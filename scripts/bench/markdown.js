@@ -61,6 +61,23 @@ function writeMarkdown(dir) {
       `Resident memory with the agent over ${o.soakSeconds} s under load: ${o.rss.map((r) => `${r.s} s: ${r.rssMb} MB`).join(', ')}.`,
     );
   }
+  const c = read(dir, 'overhead-default-cycle');
+  if (c) {
+    parts.push(
+      '',
+      '### The real default duty cycle',
+      '',
+      `Measured apart (\`node scripts/bench/overhead.js --default-cycle ${c.pairs}\`, too long for \`npm run bench\`): ${c.pairs} alternated pairs of ${c.secondsPerRun} s under load, each spanning a whole default period (10 s of every 120 s).`,
+      '',
+      table(
+        ['', 'without agent', 'with agent', 'ratio (median, range)'],
+        [
+          ['throughput (req/s)', c.bare.rps, c.agent.rps, `${c.throughputRatio.median} (${c.throughputRatio.range.join('–')})`],
+          ['CPU per request (µs)', c.bare.cpuMicrosPerRequest, c.agent.cpuMicrosPerRequest, `${c.cpuPerRequestRatio.median} (${c.cpuPerRequestRatio.range.join('–')})`],
+        ],
+      ),
+    );
+  }
   const s = read(dir, 'startup');
   if (s) {
     parts.push(

@@ -3,6 +3,7 @@
 // Agent overhead in record mode at default settings: throughput and CPU per request with and
 // without the agent, runs alternated, and resident memory over a long run.
 // Usage: node scripts/bench/overhead.js [--service docs-shop|catalog] [--runs N] [--seconds S] [--quick] [--json FILE]
+//        node scripts/bench/overhead.js --default-cycle N [--json FILE]   (N pairs of 125 s runs with the real defaults)
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -34,16 +35,28 @@ async function boot(withAgent, dir, extraEnv = {}) {
 }
 const stop = stopService;
 
-async function throughputRun(withAgent, dir, extraEnv, count) {
+async function throughputRun(withAgent, dir, extraEnv, count, seconds = 0) {
   const { child, port } = await boot(withAgent, dir, extraEnv);
   await fireLoad({ port, paths, count: 3000, concurrency: 8 });
   const c0 = cpuTicks(child.pid);
   const t0 = process.hrtime.bigint();
-  const r = await fireLoad({ port, paths, count, concurrency: 8 });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  let r = { failed: 0 };
+  if (seconds > 0) {
+    // A fixed time instead of a fixed count: long enough to span a whole default period.
+    count = 0;
+    const end = Date.now() + seconds * 1000;
+    while (Date.now() < end) {
+      const part = await fireLoad({ port, paths, count: 2000, concurrency: 8 });
+      count += 2000;
+      r.failed += part.failed;
+    }
+  } else {
+    r = await fireLoad({ port, paths, count, concurrency: 8 });
+  }
+  const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpuMs = ((cpuTicks(child.pid) - c0) * 1000) / TICK;
   await stop(child);
-  return { rps: count / seconds, cpuMicrosPerRequest: (cpuMs * 1000) / count, failed: r.failed };
+  return { rps: count / elapsed, cpuMicrosPerRequest: (cpuMs * 1000) / count, failed: r.failed };
 }
 
 async function soak(dir) {
@@ -66,12 +79,12 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const spread = (xs) => [Math.min(...xs), Math.max(...xs)].map((x) => +x.toFixed(4));
 
 /** Alternated pairs; which goes first alternates too, so a drift of the machine hits both alike. */
-async function pairs(dir, extraEnv, count) {
+async function pairs(dir, extraEnv, count, seconds = 0, n = runs) {
   const out = [];
-  for (let i = 0; i < runs; i++) {
+  for (let i = 0; i < n; i++) {
     const order = i % 2 ? [true, false] : [false, true];
     const r = {};
-    for (const withAgent of order) r[withAgent ? 'agent' : 'bare'] = await throughputRun(withAgent, dir, extraEnv, count);
+    for (const withAgent of order) r[withAgent ? 'agent' : 'bare'] = await throughputRun(withAgent, dir, extraEnv, count, seconds);
     out.push(r);
   }
   return out;
@@ -90,6 +103,16 @@ function ratios(list) {
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'preheat-overhead-'));
+  if (args.includes('--default-cycle')) {
+    // The real defaults (10 s of every 120 s) over runs of 125 s: long, so not part of npm run bench.
+    const cycleRuns = Number(opt('--default-cycle', 2));
+    const cycle = ratios(await pairs(dir, {}, 0, 125, cycleRuns));
+    const out = { service: serviceName, node: process.version, pairs: cycleRuns, secondsPerRun: 125, ...cycle };
+    if (opt('--json')) fs.writeFileSync(opt('--json'), JSON.stringify(out, null, 2));
+    console.log(`default duty cycle, ${cycleRuns} alternated pairs of 125 s: throughput ratio ${cycle.throughputRatio.median} (${cycle.throughputRatio.range.join('–')}), CPU per request ratio ${cycle.cpuPerRequestRatio.median} (${cycle.cpuPerRequestRatio.range.join('–')})`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    return;
+  }
   // 1. Inside a sampling window (the first seconds after start): the worst case of the duty cycle.
   const inWindow = ratios(await pairs(dir, {}, requests));
   // 2. Over whole duty cycles: the default ratio (10 s of every 120 s) scaled down to 1 s of every

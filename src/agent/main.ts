@@ -141,7 +141,13 @@ function startRecording(options: Options, log: Logger, ownServers: Set<Server>) 
           ignoreServer: (s) => ownServers.has(s),
         })
       : null;
-  const recorder = new Recorder(sampler, options, log, preheatVersion(), () => capture?.sample.top(options.maxRequests));
+  const recorder = new Recorder(
+    sampler,
+    options,
+    log,
+    preheatVersion(),
+    capture && { top: () => capture.sample.top(options.maxRequests), resume: () => capture.resume(), pause: () => capture.pause() },
+  );
   const removeHooks = installExitHooks(recorder);
   log.debug(`recording with the ${sampler.kind} sampler into ${options.dir}`);
   return {
@@ -150,7 +156,7 @@ function startRecording(options: Options, log: Logger, ownServers: Set<Server>) 
     stop: () => {
       removeHooks();
       recorder.finish();
-      capture?.stop();
+      capture?.pause();
     },
   };
 }

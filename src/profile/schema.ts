@@ -12,7 +12,7 @@ export interface HotFunction {
   line: number;
   /** 1-based column of the same point. */
   column: number;
-  /** `sha256:<16 hex>` of the function's source text; null when the source could not be read. */
+  /** `sha256:<16 hex>` of the function's source text; null for dependencies (node_modules) and sources that could not be read. */
   sourceHash: string | null;
   /** Samples at the top of the stack (decayed over generations, so not always a whole number). */
   selfSamples: number;
