@@ -1,3 +1,5 @@
+import type { NativeEvidence } from '../native/native-evidence';
+
 /**
  * A finding: a wasteful hot path, with where it is, how much CPU it costs and what to do.
  * findings.json is a list of these (design.md).
@@ -20,4 +22,6 @@ export interface Finding {
   advice: string;
   /** Index of the frame in the stack model the finding is about, so the flame graph can link to it. */
   frame: number;
+  /** With `preheat flame --native`: the cost categories measured in the function's native frames. */
+  native?: NativeEvidence;
 }

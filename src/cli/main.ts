@@ -6,6 +6,7 @@ import { topCommand } from './top-command';
 import { probeCommand } from './probe-command';
 import { reportCommand } from './report-command';
 import { diffCommand } from './diff-command';
+import { flameCommand } from './flame-command';
 
 import type { Io } from './io';
 import { processIo } from './io';
@@ -18,12 +19,15 @@ Usage:
   preheat top [dir | profile.json] [-n N]                  the hottest functions of a profile
   preheat report <input...> [--out DIR] [--open] [--top N] flame graph, pprof, folded stacks, findings
   preheat diff <before> <after> [--out DIR] [--top N]      differential flame graph, biggest changes
+  preheat flame [--native] [--capture auto|perf|prof] [--out DIR] -- <command...>
+                                                           run a command and write its report; --native
+                                                           adds V8's C++ costs (perf or V8's tick log)
   preheat probe [--port P] [--host H]                      exit 0 when the agent reports ready, 1 when not
   preheat help | --help                                    this text
   preheat --version                                        preheat's version
 
 Settings for the agent are PREHEAT_* environment variables; see README.md.
-Exit codes: 0 done, 1 failed, 2 bad usage; record exits with the command's own code.`;
+Exit codes: 0 done, 1 failed, 2 bad usage; record and flame exit with the command's own code.`;
 
 const commands: Record<string, (args: string[], io: Io) => Promise<number>> = {
   record: recordCommand,
@@ -32,6 +36,7 @@ const commands: Record<string, (args: string[], io: Io) => Promise<number>> = {
   probe: probeCommand,
   report: reportCommand,
   diff: diffCommand,
+  flame: flameCommand,
 };
 
 /** The CLI is a thin layer over the library: it parses, calls, and turns errors into one line and a code. */

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readProfile, PROFILE_FILE } from '../profile/store';
 import { ErrorCodes, PreheatError } from '../errors';
+import { runChild } from '../run-child';
 import type { Io } from './io';
 import { usageError } from './usage-error';
 
@@ -57,25 +57,10 @@ export async function recordCommand(args: string[], io: Io): Promise<number> {
   return outcome.code ?? 1;
 }
 
-function run(command: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
-    const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
-    const onInt = forward('SIGINT');
-    const onTerm = forward('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-    const done = () => {
-      process.removeListener('SIGINT', onInt);
-      process.removeListener('SIGTERM', onTerm);
-    };
-    child.on('error', (error) => {
-      done();
-      reject(new PreheatError(ErrorCodes.input, `cannot run ${JSON.stringify(command[0])}: ${error.message}`));
-    });
-    child.on('exit', (code, signal) => {
-      done();
-      resolve({ code, signal });
-    });
-  });
+async function run(command: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  try {
+    return await runChild(command[0]!, command.slice(1), env);
+  } catch (error) {
+    throw new PreheatError(ErrorCodes.input, `cannot run ${JSON.stringify(command[0])}: ${(error as Error).message}`);
+  }
 }

@@ -16,6 +16,8 @@ export interface Frame {
   /** 1-based; 0 when unknown. */
   column: number;
   kind: FrameKind;
+  /** Native frames from `preheat flame --native`: their cost category (src/native/categories.ts). */
+  category?: string;
 }
 
 export interface StackNode {
@@ -123,7 +125,7 @@ export function fromCpuProfile(profile: CpuProfile): StackModel {
 }
 
 /** The child of `parent` for `frame`, created when missing: equal call paths share one node. */
-function childFor(model: StackModel, parent: number, frame: number): number {
+export function childFor(model: StackModel, parent: number, frame: number): number {
   const p = model.nodes[parent]!;
   for (const c of p.children) if (model.nodes[c]!.frame === frame) return c;
   const index = model.nodes.push({ frame, parent, children: [], self: 0 }) - 1;

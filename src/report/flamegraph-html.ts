@@ -11,6 +11,8 @@ export interface FlamegraphOptions {
   baseline?: StackModel;
   /** How to show a frame's place (source-mapped, relative): `file:line`. */
   displayFile?: (url: string, line: number) => string;
+  /** Native frames carry cost categories (`preheat flame --native`): colour by them, with a legend. */
+  categories?: boolean;
 }
 
 /**
@@ -53,8 +55,8 @@ export function renderFlamegraphHtml(model: StackModel, findings: Finding[], opt
     <span id="zoomed"></span>
   </div>
   <p class="meta">${data.total} samples${data.hidden ? ` · ${data.hidden} tiny frames hidden (under ${0.05}% each)` : ''} · click a frame to zoom, Escape to reset${
-    options.baseline ? ' · colour: red = more self time than before, blue = less' : ' · colour: app, dependencies, Node internals, native/GC'
-  }</p>
+    options.baseline ? ' · colour: red = more self time than before, blue = less' : options.categories ? '' : ' · colour: app, dependencies, Node internals, native/GC'
+  }</p>${options.categories ? LEGEND : ''}
 </header>
 <main>
   <section id="graph-wrap"><div id="graph"></div></section>
@@ -86,6 +88,27 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** The native cost categories' colours, as drawn (`preheat flame --native`). */
+const LEGEND = `<p class="legend">${(
+  [
+    ['app', 'app JavaScript'],
+    ['deps', 'dependencies'],
+    ['node', 'Node internals'],
+    ['exceptions', 'exceptions'],
+    ['string-table', 'string table'],
+    ['megamorphic-ic', 'megamorphic ICs'],
+    ['deopt', 'deoptimization'],
+    ['gc', 'GC'],
+    ['regexp', 'regexp'],
+    ['json', 'JSON'],
+    ['compiler', 'compilers'],
+    ['runtime', 'other native'],
+    ['kernel', 'kernel'],
+  ] as const
+)
+  .map(([c, label]) => `<span class="swatch cat-${c}"></span>${label}`)
+  .join(' ')}</p>`;
+
 const STYLES = `
 *{box-sizing:border-box}body{margin:0;font:13px/1.4 system-ui,-apple-system,Segoe UI,sans-serif;color:#222;background:#fafafa}
 header{padding:10px 16px;border-bottom:1px solid #ddd;background:#fff}h1{font-size:16px;margin:0 0 6px}
@@ -97,6 +120,9 @@ main{display:flex;gap:12px;padding:12px 16px;align-items:flex-start}#graph-wrap{
 border:1px solid rgba(255,255,255,.7);border-radius:2px;cursor:pointer;color:#111}
 .frame:hover{filter:brightness(.9)}.frame.ancestor{opacity:.55}
 .cat-app{background:#f4a259}.cat-deps{background:#f6d365}.cat-node{background:#9ccbe8}.cat-native{background:#c5b3e6}.cat-gc{background:#e88f8f}.cat-program{background:#d6d6d6}
+.cat-exceptions{background:#e53935;color:#fff}.cat-string-table{background:#8e24aa;color:#fff}.cat-megamorphic-ic{background:#3949ab;color:#fff}.cat-deopt{background:#f06292}
+.cat-regexp{background:#00897b;color:#fff}.cat-json{background:#7cb342}.cat-compiler{background:#b0bec5}.cat-runtime{background:#d7ccc8}.cat-kernel{background:#bdbdbd}.cat-profiler{background:#eeeeee}
+.legend{margin:6px 0 0;font-size:12px;color:#444}.swatch{display:inline-block;width:11px;height:11px;border-radius:2px;margin:0 3px 0 10px;vertical-align:-1px}.swatch:first-child{margin-left:0}
 .frame.match{background:#d81b60 !important;color:#fff}
 aside{width:380px;flex:none}aside h2{font-size:14px;margin:4px 0 8px}#findings{padding-left:18px;margin:0}
 .finding{background:#fff;border:1px solid #e2e2e2;border-radius:4px;padding:8px;margin-bottom:8px;cursor:pointer}

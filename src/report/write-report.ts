@@ -6,6 +6,9 @@ import { functionStats } from '../analysis/function-stats';
 import { createSourceFiles } from '../analysis/source-files';
 import { writeFileAtomic } from '../profile/store';
 import type { StackModel } from '../profile/stack-model';
+import type { NativeProfile } from '../native/native-model';
+import { withNativeEvidence } from '../native/native-evidence';
+import { nativeSummary } from '../native/native-summary';
 import { renderFlamegraphHtml } from './flamegraph-html';
 import { toFolded } from './folded';
 import { toPprof } from './pprof';
@@ -20,10 +23,15 @@ export interface ReportOptions {
   top?: number;
   /** Called before each stage, for a progress display on large inputs. */
   onStage?: (stage: string) => void;
+  /**
+   * `preheat flame --native`: the flame graph, pprof and folded stacks show these native stacks,
+   * findings gain their measured cost categories, and native.json is written.
+   */
+  native?: { profile: NativeProfile; source: 'perf' | 'v8-tick-log' };
 }
 
 export interface Report {
-  files: { html: string; pprof: string; folded: string; findings: string };
+  files: { html: string; pprof: string; folded: string; findings: string; native?: string };
   findings: Finding[];
   top: TopFunction[];
 }
@@ -34,11 +42,15 @@ export function writeReport(model: StackModel, options: ReportOptions): Report {
   const sources = createSourceFiles(options.cwd);
   stage('analysing');
   const { stats, totals } = functionStats(model);
-  const findings = detectFindings({ model, stats, totals, sources });
+  const jsFindings = detectFindings({ model, stats, totals, sources });
+  const native = options.native;
+  const findings = native ? withNativeEvidence(jsFindings, model, native.profile, native.source) : jsFindings;
+  // The graphs show what was sampled most completely: the native stacks when there are any.
+  const shown = native && native.profile.model.totalSamples > 0 ? native.profile.model : model;
   const top = topFunctions(model, sources, options.top ?? 15);
 
   fs.mkdirSync(options.out, { recursive: true });
-  const files = {
+  const files: Report['files'] = {
     html: path.join(options.out, 'flamegraph.html'),
     pprof: path.join(options.out, 'profile.pb.gz'),
     folded: path.join(options.out, 'stacks.folded'),
@@ -49,17 +61,21 @@ export function writeReport(model: StackModel, options: ReportOptions): Report {
     const d = sources.display(url, line);
     return `${d.file}:${d.line}`;
   };
-  writeFileAtomic(files.html, renderFlamegraphHtml(model, findings, { title: options.title, displayFile }));
+  writeFileAtomic(files.html, renderFlamegraphHtml(shown, findings, { title: options.title, displayFile, categories: shown !== model }));
   stage('writing profile.pb.gz');
-  writeFileAtomic(files.pprof, toPprof(model));
+  writeFileAtomic(files.pprof, toPprof(shown));
   stage('writing stacks.folded');
-  writeFileAtomic(files.folded, toFolded(model));
+  writeFileAtomic(files.folded, toFolded(shown));
   writeFileAtomic(files.findings, JSON.stringify(findings.map(publicFinding), null, 2) + '\n');
+  if (native) {
+    files.native = path.join(options.out, 'native.json');
+    writeFileAtomic(files.native, JSON.stringify(nativeSummary(native.profile, native.source, (url, line) => displayFile(url, line)), null, 2) + '\n');
+  }
   return { files, findings, top };
 }
 
 /** findings.json carries the documented fields only; `frame` is an index into this run's model. */
 function publicFinding(f: Finding) {
-  const { kind, function: fn, file, line, share, evidence, advice } = f;
-  return { kind, function: fn, file, line, share: Math.round(share * 1e4) / 1e4, evidence, advice };
+  const { kind, function: fn, file, line, share, evidence, advice, native } = f;
+  return { kind, function: fn, file, line, share: Math.round(share * 1e4) / 1e4, evidence, advice, ...(native ? { native } : {}) };
 }

@@ -2,7 +2,10 @@ import { fileURLToPath } from 'node:url';
 import type { Finding } from '../../analysis/finding';
 import type { Frame, StackModel } from '../../profile/stack-model';
 
-export type Category = 'app' | 'deps' | 'node' | 'native' | 'gc' | 'program';
+import type { NativeCategory } from '../../native/categories';
+
+/** Where a frame's code lives, or for native frames from `preheat flame --native`, what it costs. */
+export type Category = 'app' | 'deps' | 'node' | 'native' | 'gc' | 'program' | NativeCategory;
 
 /** What the page draws: plain arrays, small in JSON. Offsets and widths are in samples. */
 export interface FlameData {
@@ -22,6 +25,7 @@ export const MIN_WIDTH_SHARE = 0.0005;
 
 export function category(f: Frame): Category {
   if (f.kind === 'gc') return 'gc';
+  if (f.kind === 'native' && f.category) return f.category as NativeCategory;
   if (f.kind === 'program' || f.kind === 'root' || f.kind === 'idle') return 'program';
   if (f.kind === 'native' || !f.url) return 'native';
   if (f.url.startsWith('node:')) return 'node';

@@ -1,0 +1,116 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { runChild } from '../run-child';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { NativeProfileBuilder, type NativeProfile } from './native-model';
+import type { NativeSample } from './native-sample';
+import { PerfScriptParser } from './perf-script';
+import { TickLogParser } from './tick-log';
+
+export type CaptureMethod = 'perf' | 'prof';
+
+export type PerfCheck = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Whether Linux perf can sample this user's own processes: perf installed, and the kernel lets
+ * us (perf_event_paranoid, CAP_PERFMON). A real one-tick recording is the only reliable test;
+ * preheat never asks for sudo.
+ */
+export function checkPerf(workDir: string): PerfCheck {
+  const out = path.join(workDir, 'perf-check.data');
+  const r = spawnSync('perf', ['record', '-q', '-F', '99', '-g', '-o', out, '--', 'true'], { encoding: 'utf8', timeout: 20_000 });
+  fs.rmSync(out, { force: true });
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    return { ok: false, reason: code === 'ENOENT' ? 'Linux perf is not installed (Debian and Ubuntu: the linux-perf or linux-tools package)' : `perf could not run: ${r.error.message}` };
+  }
+  if (r.status === 0) return { ok: true };
+  const said = (r.stderr || '').trim();
+  if (/paranoid|permission|not permitted|EACCES|EPERM/i.test(said)) {
+    return { ok: false, reason: `perf is not permitted for this user (kernel.perf_event_paranoid is ${paranoid()}; it must be 2 or lower, or perf needs CAP_PERFMON)` };
+  }
+  return { ok: false, reason: `perf failed: ${said.split('\n').find((l) => l.trim()) ?? `exit code ${r.status}`}` };
+}
+
+function paranoid(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** True when the command starts a Node binary directly, so V8 flags can go on its command line. */
+export function isNodeCommand(command: string[]): boolean {
+  const exe = command[0] ?? '';
+  return exe === process.execPath || /^node(js)?(\.exe)?$/.test(path.basename(exe));
+}
+
+export interface CaptureRun {
+  command: string[];
+  env: NodeJS.ProcessEnv;
+  /** A private directory for perf.data, the tick log and the like. */
+  workDir: string;
+  method: CaptureMethod;
+  /** Samples per second. */
+  frequency: number;
+}
+
+export interface CaptureResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  profile: NativeProfile;
+  /** Notes for the user (libraries without symbols, and the like). */
+  notes: string[];
+}
+
+/**
+ * Runs the command under perf or with V8's tick log and reads the samples into a native profile.
+ * With perf, V8 writes perf maps (`--perf-basic-prof`) and gives interpreted frames their own
+ * native frames (`--interpreted-frames-native-stack`) so JavaScript shows between the C++ frames.
+ */
+export async function captureNative(run: CaptureRun): Promise<CaptureResult> {
+  const intervalMicros = Math.round(1e6 / run.frequency);
+  const builder = new NativeProfileBuilder(intervalMicros);
+  const add = (s: NativeSample) => builder.add(s);
+  const notes: string[] = [];
+  if (run.method === 'perf') {
+    const data = path.join(run.workDir, 'perf.data');
+    // V8 11.3 also opens a V8 log under --perf-basic-prof: keep it out of the user's directory.
+    const v8Log = ['--logfile=' + path.join(run.workDir, 'perf-v8.log'), '--no-logfile-per-isolate'];
+    const { command, env } = withV8Flags(run, ['--perf-basic-prof', '--interpreted-frames-native-stack', ...v8Log]);
+    const outcome = await runChild('perf', ['record', '-q', '-F', String(run.frequency), '-g', '-o', data, '--', ...command], env);
+    const parser = new PerfScriptParser(add);
+    await readLines(spawn('perf', ['script', '-i', data, '-F', 'comm,pid,tid,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] }).stdout, (l) => parser.line(l));
+    parser.end();
+    // The maps are ours (written by the processes we ran) and grow with every run: leave none.
+    for (const pid of parser.pids) fs.rmSync(`/tmp/perf-${pid}.map`, { force: true });
+    return { ...outcome, profile: builder.result(), notes };
+  }
+  const log = path.join(run.workDir, 'v8.log');
+  const interval = `--prof-sampling-interval=${intervalMicros}`;
+  // Without --no-short-builtin-calls V8 runs builtins from a copy that the log gives no address for.
+  const { command, env } = withV8Flags(run, ['--prof', interval, '--no-short-builtin-calls', `--logfile=${log}`, '--no-logfile-per-isolate']);
+  const outcome = await runChild(command[0]!, command.slice(1), env);
+  const parser = new TickLogParser(add);
+  if (fs.existsSync(log)) await readLines(fs.createReadStream(log), (l) => parser.line(l));
+  else notes.push('the command wrote no V8 tick log (did it start node?)');
+  for (const lib of parser.unsymbolized) notes.push(`no C++ symbols for ${lib} (is binutils' nm installed?): its frames are named by library only`);
+  return { ...outcome, profile: builder.result(), notes };
+}
+
+/**
+ * Puts V8 flags on a direct `node ...` command line; for anything else (`npm start`, a shell
+ * script) they go through NODE_OPTIONS, which allows the perf flags but not --prof.
+ */
+function withV8Flags(run: CaptureRun, flags: string[]): { command: string[]; env: NodeJS.ProcessEnv } {
+  if (isNodeCommand(run.command)) return { command: [run.command[0]!, ...flags, ...run.command.slice(1)], env: run.env };
+  const allowed = flags.filter((f) => f.startsWith('--perf') || f.startsWith('--interpreted'));
+  return { command: run.command, env: { ...run.env, NODE_OPTIONS: [run.env.NODE_OPTIONS, ...allowed].filter(Boolean).join(' ') } };
+}
+
+async function readLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): Promise<void> {
+  const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  for await (const line of rl) onLine(line);
+}

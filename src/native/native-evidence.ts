@@ -1,0 +1,65 @@
+import type { Finding, FindingKind } from '../analysis/finding';
+import { frameKey, type StackModel } from '../profile/stack-model';
+import { CATEGORY_LABELS, type NativeCategory } from './categories';
+import type { CostBreakdown, NativeProfile } from './native-model';
+
+/** What the native frames measured for a finding's function. */
+export interface NativeEvidence {
+  source: 'perf' | 'v8-tick-log';
+  /** Main-thread samples whose nearest JavaScript frame is the function. */
+  samples: number;
+  /** Share of those samples in each category, 0–1. */
+  function: CostBreakdown;
+  /** Share of all main-thread samples in each category, 0–1. */
+  program: CostBreakdown;
+}
+
+/** The native categories that confirm (or not) each kind of finding. */
+export const CONFIRMING: Record<FindingKind, NativeCategory[]> = {
+  'exception-control-flow': ['exceptions'],
+  'string-interning': ['string-table', 'megamorphic-ic'],
+  'gc-pressure': ['gc'],
+  'sync-io': ['kernel'],
+};
+
+/**
+ * Adds native evidence to findings made from the JavaScript-level model: the measured share of
+ * each cost category in the finding's function, matched by name and position (V8 names a
+ * function the same way in CPU profiles, perf maps and tick logs), and re-points `frame` at the
+ * native model, whose flame graph is the one drawn.
+ */
+export function withNativeEvidence(findings: Finding[], jsModel: StackModel, native: NativeProfile, source: NativeEvidence['source']): Finding[] {
+  const byKey = new Map(native.functions.map((f) => [frameKey({ name: f.name, url: f.url, line: f.line, column: f.column, kind: 'js' }), f]));
+  const nativeFrames = new Map(native.model.frames.map((f, i) => [frameKey(f), i]));
+  const program = shares(native.totals, native.mainSamples);
+  return findings.map((finding) => {
+    const jsFrame = jsModel.frames[finding.frame];
+    const key = jsFrame ? frameKey({ ...jsFrame, kind: 'js' }) : '';
+    const fn = byKey.get(key);
+    const evidence: NativeEvidence = { source, samples: fn?.samples ?? 0, function: fn ? shares(fn.categories, fn.samples) : {}, program };
+    return {
+      ...finding,
+      evidence: `${finding.evidence} ${describe(finding, evidence, native.mainSamples)}`,
+      native: evidence,
+      frame: nativeFrames.get(key) ?? (finding.kind === 'gc-pressure' ? finding.frame : -1),
+    };
+  });
+}
+
+function shares(counts: CostBreakdown, total: number): CostBreakdown {
+  const out: CostBreakdown = {};
+  for (const [k, v] of Object.entries(counts)) out[k as NativeCategory] = total ? Math.round((v / total) * 1e4) / 1e4 : 0;
+  return out;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
+
+function describe(finding: Finding, e: NativeEvidence, mainSamples: number): string {
+  const tool = e.source === 'perf' ? 'perf' : "V8's tick log";
+  const cats = CONFIRMING[finding.kind];
+  const label = (c: NativeCategory) => CATEGORY_LABELS[c].replace(/ \(.*\)$/, '');
+  const program = cats.map((c) => `${pct(e.program[c] ?? 0)} in ${label(c)}`).join(', ');
+  if (e.samples === 0) return `Native frames (${tool}, ${mainSamples} main-thread samples): ${program} of all CPU; none sampled with ${finding.function} as the nearest JavaScript frame (V8 inlined it into its callers).`;
+  const own = cats.map((c) => `${pct(e.function[c] ?? 0)} ${label(c)}`).join(', ');
+  return `Native frames (${tool}): of the ${e.samples} samples with ${finding.function} as the nearest JavaScript frame, ${own}; of all ${mainSamples} main-thread samples, ${program}.`;
+}

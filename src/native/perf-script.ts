@@ -1,0 +1,59 @@
+import * as path from 'node:path';
+import { parseJsSymbol, stripParameters, type NativeFrame, type NativeSample } from './native-sample';
+
+const HEADER = /^(\S.*?)\s+(\d+)\/(\d+)\s*$/;
+const FRAME = /^\s+([0-9a-f]+) (.*) \((.*)\)$/;
+
+/**
+ * Reads `perf script -F comm,pid,tid,ip,sym,dso` output a line at a time: a header
+ * (`node  1972/1972`), then one frame per line, leaf first, then a blank line. JIT frames are
+ * named by the `/tmp/perf-<pid>.map` that `--perf-basic-prof` writes.
+ */
+export class PerfScriptParser {
+  private frames: NativeFrame[] = [];
+  private mainThread = true;
+  private open = false;
+  /** The pids whose perf maps were read, so the caller can remove the maps. */
+  readonly pids = new Set<number>();
+
+  constructor(private readonly onSample: (sample: NativeSample) => void) {}
+
+  line(text: string): void {
+    if (text.trim() === '') {
+      this.flush();
+      return;
+    }
+    const header = HEADER.exec(text);
+    if (header && !text.startsWith('\t') && !text.startsWith(' ')) {
+      this.flush();
+      const pid = Number(header[2]);
+      this.pids.add(pid);
+      this.mainThread = pid === Number(header[3]);
+      this.open = true;
+      return;
+    }
+    const m = FRAME.exec(text);
+    if (!m || !this.open) return;
+    this.frames.push(perfFrame(m[2]!, m[3]!));
+  }
+
+  end(): void {
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.open && this.frames.length > 0) this.onSample({ frames: this.frames, mainThread: this.mainThread });
+    this.frames = [];
+    this.open = false;
+  }
+}
+
+function perfFrame(symbol: string, dso: string): NativeFrame {
+  if (/\/perf-\d+\.map$/.test(dso)) {
+    const js = parseJsSymbol(symbol);
+    if (js) return js;
+  }
+  const lib = dso.includes('kernel') ? '[kernel]' : dso === '[unknown]' ? '' : path.basename(dso);
+  const name = symbol === '[unknown]' ? `[unknown${lib ? ` in ${lib}` : ''}]` : stripParameters(symbol);
+  return { name, kind: 'native', url: lib, line: 0, column: 0 };
+}
