@@ -4,33 +4,47 @@
 // requests fired before taking traffic, for as long as preheat's warm-up took) and preheat.
 // For each, after "ready": the first 10 / 100 / 1000 requests against steady state.
 // Usage: node scripts/bench/warmup.js [--service catalog|docs-shop] [--runs N] [--quick] [--json FILE]
+//   or, on a third-party service: --external "<script.js> [args]" --paths FILE [--cwd DIR], where
+//   {port} in the args becomes a free port, the script is relative to --cwd (default: here) and
+//   FILE lists the GET paths to record and measure with, one per line.
 const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { fireLoad } = require('../lib/load');
-const { bootService, stopService, freePort, servicePaths } = require('../lib/service');
+const { bootService, bootExternal, stopService, freePort, servicePaths, readPaths } = require('../lib/service');
 
 const args = process.argv.slice(2);
 const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
 const quick = args.includes('--quick');
-const serviceName = opt('--service', 'docs-shop');
+const external = opt('--external');
+const cwd = path.resolve(opt('--cwd', '.'));
+const serviceName = external ? `external: ${external}` : opt('--service', 'docs-shop');
 const runs = Number(opt('--runs', quick ? 1 : 3));
 const measured = quick ? 200 : 1000;
-const paths = servicePaths(serviceName);
-const boot = (env, withAgent) => bootService(serviceName, { env, withAgent });
+if (external && !opt('--paths')) {
+  console.error('warmup: --external needs --paths FILE: there is no request mix to guess for a service we do not know');
+  process.exit(2);
+}
+const paths = external ? readPaths(opt('--paths')) : servicePaths(serviceName);
+// bootExternal first finds a free port for the app, so boot() is awaited for either kind.
+const boot = (env, withAgent) => (external ? bootExternal(external, { cwd, env, withAgent }) : bootService(serviceName, { env, withAgent }));
 const stop = stopService;
 
 const sinceMs = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const status = (port, p) => new Promise((resolve) => http.get({ host: '127.0.0.1', port, path: p }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', () => resolve(0)));
 
+/** Polls /ready until 200; `first` is the first status it answered with (503 while warming). */
 async function waitReady(port, timeoutMs = 20000) {
   const end = Date.now() + timeoutMs;
+  let first = 0;
   while (Date.now() < end) {
-    if ((await status(port, '/ready')) === 200) return true;
+    const code = await status(port, '/ready');
+    if (!first) first = code; // 0 is no answer yet, not a status
+    if (code === 200) return { ok: true, first };
     await new Promise((r) => setTimeout(r, 5));
   }
-  return false;
+  return { ok: false, first };
 }
 
 /** The first requests a real user would send, one at a time, then steady state after a long run. */
@@ -70,7 +84,7 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'preheat-bench-'));
   // 1. Record a profile under the same traffic the measurement sends.
   {
-    const { child, port } = boot({ PREHEAT_MODE: 'record', PREHEAT_DIR: dir }, true);
+    const { child, port } = await boot({ PREHEAT_MODE: 'record', PREHEAT_DIR: dir }, true);
     await fireLoad({ port: await port, paths, count: quick ? 2000 : 6000, concurrency: 4 });
     await stop(child);
   }
@@ -80,9 +94,9 @@ async function main() {
     // preheat first: its time to ready is the naive warm-up's budget in the same round.
     {
       const rp = await freePort();
-      const { child, port, t0 } = boot({ PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(rp) }, true);
+      const { child, port, t0 } = await boot({ PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(rp) }, true);
       const p = await port;
-      const ok = await waitReady(rp);
+      const { ok, first } = await waitReady(rp);
       const readyMs = sinceMs(t0);
       const st = await new Promise((resolve) =>
         http
@@ -94,18 +108,20 @@ async function main() {
           .on('error', () => resolve({})),
       );
       warmBudgetMs = Math.max(50, readyMs);
-      results.preheat.push({ readyMs, ready: ok, optimized: st.optimized, hot: st.hot, ...(await measure(p)) });
+      // What /status said at ready: when the ratios miss, stale or failing replays say why.
+      const at = { phase: st.phase, stale: st.stale, replayed: st.replayed, errors: st.errors };
+      results.preheat.push({ readyMs, ready: ok, firstReadyStatus: first, optimized: st.optimized, hot: st.hot, atReady: at, ...(await measure(p)) });
       await stop(child);
     }
     {
-      const { child, port, t0 } = boot({}, false);
+      const { child, port, t0 } = await boot({}, false);
       const p = await port;
       const readyMs = sinceMs(t0);
       results.cold.push({ readyMs, ...(await measure(p)) });
       await stop(child);
     }
     {
-      const { child, port, t0 } = boot({}, false);
+      const { child, port, t0 } = await boot({}, false);
       const p = await port;
       const until = Date.now() + warmBudgetMs - sinceMs(t0);
       while (Date.now() < until) await fireLoad({ port: p, paths, count: 20, concurrency: 4 });
@@ -123,17 +139,20 @@ async function main() {
     );
     const t95 = list.map((x) => x.timeTo95Ms);
     summary[k].timeTo95Ms = t95.includes(null) ? null : +median(t95).toFixed(1);
-    Object.assign(summary[k],
-    );
-    if (k === 'preheat') summary[k].optimizedOfHot = `${median(list.map((x) => x.optimized))}/${median(list.map((x) => x.hot))}`;
+    if (k === 'preheat') {
+      summary[k].optimizedOfHot = `${median(list.map((x) => x.optimized))}/${median(list.map((x) => x.hot))}`;
+      // Every run's, not a median: a single 200 at first means a run took traffic before warm-up.
+      summary[k].firstReadyStatus = [...new Set(list.map((x) => x.firstReadyStatus))].join('/');
+    }
   }
   const out = { service: serviceName, node: process.version, runs, measuredRequests: measured, summary, results };
   if (opt('--json')) fs.writeFileSync(opt('--json'), JSON.stringify(out, null, 2));
   console.log(`warm-up on ${serviceName}, Node ${process.version}, ${runs} run(s), medians; latency ratios against steady state`);
   console.log('contender  ready ms  first10  first100  median(first ' + measured + ')  steady median ms  to 95% peak ms  failed');
   for (const [k, s] of Object.entries(summary)) {
-    console.log(`${k.padEnd(9)} ${String(s.readyMs).padStart(8)} ${String(s.first10).padStart(8)} ${String(s.first100).padStart(9)} ${String(s.firstNmedian).padStart(20)} ${String(s.steadyMedianMs).padStart(17)} ${String(s.timeTo95Ms ?? 'not reached').padStart(15)} ${String(s.failed).padStart(7)}${s.optimizedOfHot ? `  (optimized ${s.optimizedOfHot})` : ''}`);
+    console.log(`${k.padEnd(9)} ${String(s.readyMs).padStart(8)} ${String(s.first10).padStart(8)} ${String(s.first100).padStart(9)} ${String(s.firstNmedian).padStart(20)} ${String(s.steadyMedianMs).padStart(17)} ${String(s.timeTo95Ms ?? 'not reached').padStart(15)} ${String(s.failed).padStart(7)}${s.optimizedOfHot ? `  (optimized ${s.optimizedOfHot}, first /ready ${s.firstReadyStatus})` : ''}`);
   }
+  for (const [i, x] of results.preheat.entries()) console.log(`preheat run ${i + 1} at ready: ${JSON.stringify({ ready: x.ready, ...x.atReady, optimized: x.optimized, hot: x.hot })}`);
 }
 
 main().catch((e) => {
