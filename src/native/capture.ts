@@ -67,8 +67,7 @@ export interface CaptureResult {
 
 /**
  * Runs the command under perf or with V8's tick log and reads the samples into a native profile.
- * With perf, V8 writes perf maps (`--perf-basic-prof`) and gives interpreted frames their own
- * native frames (`--interpreted-frames-native-stack`) so JavaScript shows between the C++ frames.
+ * With perf, V8 writes perf maps (`--perf-basic-prof`) so JavaScript shows between the C++ frames.
  */
 export async function captureNative(run: CaptureRun): Promise<CaptureResult> {
   const intervalMicros = Math.round(1e6 / run.frequency);
@@ -79,7 +78,11 @@ export async function captureNative(run: CaptureRun): Promise<CaptureResult> {
     const data = path.join(run.workDir, 'perf.data');
     // V8 11.3 also opens a V8 log under --perf-basic-prof: keep it out of the user's directory.
     const v8Log = ['--logfile=' + path.join(run.workDir, 'perf-v8.log'), '--no-logfile-per-isolate'];
-    const { command, env } = withV8Flags(run, ['--perf-basic-prof', '--interpreted-frames-native-stack', ...v8Log]);
+    // No --interpreted-frames-native-stack: with it, V8 11.3's CPU profiler (the agent samples
+    // JavaScript beside perf) deadlocks in its signal handler when a tick lands while the main
+    // thread holds the code-object registry lock (seen during Error stack capture). Interpreted
+    // frames then show as the interpreter's trampoline; hot code is compiled and named anyway.
+    const { command, env } = withV8Flags(run, ['--perf-basic-prof', ...v8Log]);
     const outcome = await runChild('perf', ['record', '-q', '-F', String(run.frequency), '-g', '-o', data, '--', ...command], env);
     const parser = new PerfScriptParser(add);
     await readLines(spawn('perf', ['script', '-i', data, '-F', 'comm,pid,tid,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] }).stdout, (l) => parser.line(l));
@@ -106,7 +109,7 @@ export async function captureNative(run: CaptureRun): Promise<CaptureResult> {
  */
 function withV8Flags(run: CaptureRun, flags: string[]): { command: string[]; env: NodeJS.ProcessEnv } {
   if (isNodeCommand(run.command)) return { command: [run.command[0]!, ...flags, ...run.command.slice(1)], env: run.env };
-  const allowed = flags.filter((f) => f.startsWith('--perf') || f.startsWith('--interpreted'));
+  const allowed = flags.filter((f) => f.startsWith('--perf'));
   return { command: run.command, env: { ...run.env, NODE_OPTIONS: [run.env.NODE_OPTIONS, ...allowed].filter(Boolean).join(' ') } };
 }
 

@@ -12,6 +12,7 @@ export type NativeCategory =
   | 'regexp'
   | 'json'
   | 'compiler'
+  | 'interpreter'
   | 'runtime'
   | 'kernel'
   | 'profiler';
@@ -28,6 +29,7 @@ export const CATEGORY_LABELS: Record<NativeCategory, string> = {
   regexp: 'regular expressions',
   json: 'JSON',
   compiler: 'compilers (parse, Ignition, Sparkplug, Maglev, TurboFan)',
+  interpreter: 'the bytecode interpreter',
   runtime: 'other V8 and Node runtime',
   kernel: 'kernel',
   profiler: "the profilers' own cost",
@@ -44,7 +46,8 @@ const RULES: [NativeCategory, RegExp][] = [
   ['json', /\bv8::internal::(JsonParser\w*|JsonStringifier\w*|JsonStringify\w*|JsonParse\w*|Builtin_Json\w*|JSON\w*)|^Builtins_Json\w*|^Builtins_JSON\w*|\bnode::.*JSON/],
   ['string-table', /\bv8::internal::(StringTable\w*|String::(SlowFlatten|Flatten|WriteToFlat\w*|MakeThin\w*|SlowEquals|ComputeAndSetRawHash|EnsureHash\w*|ToArrayIndex|SlowAsArrayIndex|SlowAsIntegerIndex)|StringHasher\w*|SequentialStringKey\w*|InternalizedStringKey|ThinString\w*|ConsString\w*|StringBuilderConcat\w*|IncrementalStringBuilder\w*|Factory::(NewConsString|NewRawOneByteString|NewRawTwoByteString|InternalizeString\w*|LookupSingleCharacterStringFromCode|NewStringFromOneByte|NewProperSubString)|FactoryBase<[\w:]+>::(NewConsString|NewRawOneByteString|NewRawTwoByteString|InternalizeString\w*|NewProperSubString\w*)|LookupIterator::(PropertyOrElement|Key)\w*|PropertyKey::PropertyKey|Runtime_StringAdd\w*|Runtime_StringCharCodeAt|Runtime_StringToArrayIndex|Runtime_StringEqual|Runtime_InternalizeString|Runtime_FlattenString|CopyChars\w*|NumberToString\w*|DoubleToCString|IntToCString|Runtime_NumberToString)|^Builtins_(StringAdd\w*|StringEqual|StringCompare|StringConcat|StringPrototypeConcat|StringFromCharCode|StringSubstring|SubString|StringIndexOf|NumberToString|StringCharAt|StringCodePointAt|StringToNumber|ToString|ToName|InternalizeString|StringToList|StringRepeat|StringPrototypeToLowerCaseIntl|StringPrototypeToUpperCaseIntl|StringPrototypeSlice|StringPrototypeSubstring|StringPrototypeTrim|StringPrototypePadStart|StringPrototypePadEnd|FlattenString|CreateStringFromCharCode\w*)$/],
   ['megamorphic-ic', /^Builtins_\w*Megamorphic\w*|\bv8::internal::(StubCache\w*|MegamorphicCache\w*|KeyedLoadIC::\w+|KeyedStoreIC::\w+|LoadIC::\w+|StoreIC::\w+|KeyedHasIC\w*|IC::\w+|FeedbackNexus::ConfigureMegamorphic\w*|Runtime_KeyedLoadIC_Miss|Runtime_KeyedStoreIC_Miss|Runtime_LoadIC_Miss|Runtime_StoreIC_Miss|Runtime_KeyedHasIC_Miss|Runtime_LoadNoFeedbackIC_Miss|Runtime_GetProperty|Runtime_SetKeyedProperty|Runtime_DefineKeyedOwnIC\w*|Runtime_KeyedLoadIC\w*|NameDictionary\w*|Dictionary<[\w:]+>::\w+|HashTable<v8::internal::NameDictionary\w*|BaseNameDictionary\w*|SwissNameDictionary\w*|JSObject::(MigrateToMap|NormalizeProperties|OptimizeAsPrototype|AddDataElement)|Map::(TransitionToDataProperty|CopyWithField|Normalize|CopyReplaceDescriptors)\w*|Object::(SetProperty|GetProperty)\w*|KeyAccumulator\w*|FastKeyAccumulator\w*|GetOwnEnumPropertyDictionaryKeys\w*|\w*EnumIndexComparator\w*)|^Builtins_(KeyedLoadIC|KeyedStoreIC|LoadIC|StoreIC|KeyedHasIC|DefineKeyedOwnIC)(_Noninlined|Trampoline|_PolymorphicName|_Megamorphic)?\w*$|^Builtins_(GetProperty|SetProperty|ObjectKeys|ForInEnumerate|ForInPrepare|ForInFilter|ObjectGetOwnPropertyNames|HasProperty|DeleteProperty)\w*$|std::__introsort_loop<v8::internal::AtomicSlot|std::__unguarded_linear_insert<v8::internal::AtomicSlot|std::__insertion_sort<v8::internal::AtomicSlot/],
-  ['compiler', /\bv8::internal::(compiler::|maglev::|baseline::|interpreter::(BytecodeGenerator|BytecodeArrayBuilder|BytecodeArrayWriter)|Parser\w*|PreParser\w*|Scanner\w*|Compiler::|AstNode\w*|DeclarationScope|Scope::|Runtime_CompileLazy|Runtime_CompileOptimized\w*|Runtime_InstallBaselineCode|OptimizingCompileDispatcher\w*|BaselineBatchCompiler\w*|Zone::\w+|CodeGenerator|Assembler\w*|TurboAssembler\w*|MacroAssembler\w*|CodeDesc|wasm::)|^Builtins_CompileLazy\w*|^Builtins_InterpreterEntryTrampoline/],
+  ['compiler', /\bv8::internal::(compiler::|maglev::|baseline::|interpreter::(BytecodeGenerator|BytecodeArrayBuilder|BytecodeArrayWriter)|Parser\w*|PreParser\w*|Scanner\w*|Compiler::|AstNode\w*|DeclarationScope|Scope::|Runtime_CompileLazy|Runtime_CompileOptimized\w*|Runtime_InstallBaselineCode|OptimizingCompileDispatcher\w*|BaselineBatchCompiler\w*|Zone::\w+|CodeGenerator|Assembler\w*|TurboAssembler\w*|MacroAssembler\w*|CodeDesc|wasm::)|^Builtins_CompileLazy\w*/],
+  ['interpreter', /^Builtins_Interpreter\w*|^BytecodeHandler:|^Builtins_\w+Handler(_(Wide|ExtraWide))?$|^Builtins_(Lda|Sta|Star|Ldar|Mov|Jump|Test|Call|Construct|Return|Throw|ReThrow|Inc|Dec|Add|Sub|Mul|Div|Mod|BitwiseAnd|BitwiseOr|BitwiseXor|ShiftLeft|ShiftRight|GetIterator|ForIn|Create|SwitchOnSmi)\w*Handler\w*$/],
   ['kernel', /\[kernel\]|\[kernel\.kallsyms\]|^(asm_|exc_|do_|__x64_sys_|entry_SYSCALL|syscall_)\w*/],
 ];
 
@@ -56,6 +59,7 @@ export function classifyNative(symbol: string, dso = ''): NativeCategory {
 }
 
 const CONTEXTS = new Set<NativeCategory>(['exceptions', 'deopt', 'regexp', 'json', 'compiler']);
+// The interpreter runs JavaScript: below an operation or a mechanism, it is not the cost.
 const MECHANISMS = new Set<NativeCategory>(['string-table', 'megamorphic-ic']);
 
 /**
@@ -71,5 +75,6 @@ export function segmentCategory(leafFirst: readonly NativeCategory[]): NativeCat
   for (let i = leafFirst.length - 1; i >= 0; i--) if (CONTEXTS.has(leafFirst[i]!)) return leafFirst[i]!;
   const mechanism = leafFirst.find((c) => MECHANISMS.has(c));
   if (mechanism) return mechanism;
+  if (leafFirst.includes('interpreter')) return 'interpreter';
   return leafFirst.includes('kernel') ? 'kernel' : 'runtime';
 }

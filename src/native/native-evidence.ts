@@ -6,8 +6,13 @@ import type { CostBreakdown, NativeProfile } from './native-model';
 /** What the native frames measured for a finding's function. */
 export interface NativeEvidence {
   source: 'perf' | 'v8-tick-log';
-  /** Main-thread samples whose nearest JavaScript frame is the function. */
+  /** Main-thread samples whose nearest JavaScript frame is the function (or, see inlinedInto, its caller). */
   samples: number;
+  /**
+   * Set when no sample had the function itself as nearest JavaScript frame: perf sees machine
+   * frames only, and V8 compiled the function into this caller, whose samples are measured instead.
+   */
+  inlinedInto?: string;
   /** Share of those samples in each category, 0–1. */
   function: CostBreakdown;
   /** Share of all main-thread samples in each category, 0–1. */
@@ -35,8 +40,17 @@ export function withNativeEvidence(findings: Finding[], jsModel: StackModel, nat
   return findings.map((finding) => {
     const jsFrame = jsModel.frames[finding.frame];
     const key = jsFrame ? frameKey({ ...jsFrame, kind: 'js' }) : '';
-    const fn = byKey.get(key);
+    let fn = byKey.get(key);
+    let inlinedInto: string | undefined;
+    if (!fn && jsFrame) {
+      const caller = nearestMeasuredCaller(jsModel, finding.frame, (k) => byKey.has(k));
+      if (caller) {
+        fn = byKey.get(caller.key);
+        inlinedInto = caller.name;
+      }
+    }
     const evidence: NativeEvidence = { source, samples: fn?.samples ?? 0, function: fn ? shares(fn.categories, fn.samples) : {}, program };
+    if (inlinedInto !== undefined) evidence.inlinedInto = inlinedInto;
     return {
       ...finding,
       evidence: `${finding.evidence} ${describe(finding, evidence, native.mainSamples)}`,
@@ -44,6 +58,21 @@ export function withNativeEvidence(findings: Finding[], jsModel: StackModel, nat
       frame: nativeFrames.get(key) ?? (finding.kind === 'gc-pressure' ? finding.frame : -1),
     };
   });
+}
+
+/** The first caller, on the function's heaviest path, that the native samples saw as a frame of its own. */
+function nearestMeasuredCaller(model: StackModel, frame: number, measured: (key: string) => boolean): { key: string; name: string } | null {
+  let heaviest = -1;
+  for (let i = 1; i < model.nodes.length; i++) {
+    const n = model.nodes[i]!;
+    if (n.frame === frame && (heaviest < 0 || n.self > model.nodes[heaviest]!.self)) heaviest = i;
+  }
+  for (let p = heaviest < 0 ? -1 : model.nodes[heaviest]!.parent; p > 0; p = model.nodes[p]!.parent) {
+    const f = model.frames[model.nodes[p]!.frame]!;
+    const key = frameKey({ ...f, kind: 'js' });
+    if (f.kind === 'js' && measured(key)) return { key, name: f.name || '(anonymous)' };
+  }
+  return null;
 }
 
 function shares(counts: CostBreakdown, total: number): CostBreakdown {
@@ -59,7 +88,8 @@ function describe(finding: Finding, e: NativeEvidence, mainSamples: number): str
   const cats = CONFIRMING[finding.kind];
   const label = (c: NativeCategory) => CATEGORY_LABELS[c].replace(/ \(.*\)$/, '');
   const program = cats.map((c) => `${pct(e.program[c] ?? 0)} in ${label(c)}`).join(', ');
-  if (e.samples === 0) return `Native frames (${tool}, ${mainSamples} main-thread samples): ${program} of all CPU; none sampled with ${finding.function} as the nearest JavaScript frame (V8 inlined it into its callers).`;
+  if (e.samples === 0) return `Native frames (${tool}, ${mainSamples} main-thread samples): ${program} of all CPU; none sampled with ${finding.function} as the nearest JavaScript frame.`;
   const own = cats.map((c) => `${pct(e.function[c] ?? 0)} ${label(c)}`).join(', ');
-  return `Native frames (${tool}): of the ${e.samples} samples with ${finding.function} as the nearest JavaScript frame, ${own}; of all ${mainSamples} main-thread samples, ${program}.`;
+  const whose = e.inlinedInto !== undefined ? `${e.inlinedInto}, which V8 inlined ${finding.function} into,` : finding.function;
+  return `Native frames (${tool}): of the ${e.samples} samples with ${whose} as the nearest JavaScript frame, ${own}; of all ${mainSamples} main-thread samples, ${program}.`;
 }

@@ -32,7 +32,9 @@ export interface NativeCapture {
   intervalMicros: number;
 }
 
-const JS_SYMBOL = /^(?:JS|LazyCompile|Function|Script|Eval|InterpretedFunction):([~^+*']?)(.*) (\S*):(\d+):(\d+)$/;
+// The tier marker: ~ Ignition, ^ Sparkplug, + Maglev, * TurboFan; V8 14 adds `o` (OSR) before and
+// `'` (context-specialized) after it. A name may begin with `o`, so `o` counts only before a marker.
+const JS_SYMBOL = /^(?:JS|LazyCompile|Function|Script|Eval|InterpretedFunction):((?:o(?=[~^+*]))?[~^+*]?'?)(.*) (\S*):(\d+):(\d+)$/;
 
 /**
  * Reads a JIT code name as V8's loggers write it into perf maps and tick logs,

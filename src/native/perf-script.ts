@@ -48,7 +48,14 @@ export class PerfScriptParser {
   }
 }
 
+/**
+ * Without --interpreted-frames-native-stack (see capture.ts) every interpreted function shows as
+ * this one builtin: a JavaScript frame whose function perf cannot name.
+ */
+const INTERPRETED: NativeFrame = { name: '(interpreted JavaScript)', kind: 'js', url: '', line: 0, column: 0 };
+
 function perfFrame(symbol: string, dso: string): NativeFrame {
+  if (symbol === 'Builtins_InterpreterEntryTrampoline') return INTERPRETED;
   if (/\/perf-\d+\.map$/.test(dso)) {
     const js = parseJsSymbol(symbol);
     if (js) return js;
