@@ -1,0 +1,112 @@
+import test from 'ava';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { checkPerf } from '../../src/native/capture';
+import { cleanEnv, cli, fixture, readJson, run, tempDir, warnings } from '../helpers/run';
+
+const perf = checkPerf(tempDir());
+const program = (name: string) => fixture('native', `${name}.js`);
+
+/** `preheat flame` on a fixture program; the report and what the command printed. */
+async function flame(args: string[], command: string[], env: NodeJS.ProcessEnv = {}) {
+  const out = path.join(tempDir(), 'flame');
+  const r = await run(process.execPath, [cli, 'flame', ...args, '--out', out, '--', ...command], { env: cleanEnv(env), cwd: tempDir() });
+  const read = (f: string) => (fs.existsSync(path.join(out, f)) ? readJson(path.join(out, f)) : null);
+  return { ...r, out, native: read('native.json'), findings: (read('findings.json') ?? []) as any[] };
+}
+
+const share = (native: any, category: string): number => native.categories.find((c: any) => c.category === category)?.share ?? 0;
+const WASTE = ['exceptions', 'string-table', 'megamorphic-ic', 'deopt', 'gc', 'regexp', 'json'];
+
+for (const capture of ['prof', 'perf'] as const) {
+  const available = capture === 'prof' || perf.ok;
+  const title = (what: string) => `flame --native --capture ${capture}: ${what}${available ? '' : ' (perf not permitted here: checks the message instead)'}`;
+
+  test.serial(title('the exception-cost fixture shows its exceptions, charged to the throwing function'), async (t) => {
+    const r = await flame(['--native', '--capture', capture], [process.execPath, program('throw-for-flow'), '1500']);
+    if (!available) {
+      t.is(r.code, 1);
+      t.regex(r.stderr, /preheat: (Linux perf is not installed|perf is not permitted|perf failed|perf could not run).*try --capture prof/);
+      return;
+    }
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(warnings(r.stderr), []);
+    t.is(r.native.source, capture === 'perf' ? 'perf' : 'v8-tick-log');
+    t.true(share(r.native, 'exceptions') >= 0.3, JSON.stringify(r.native.categories));
+    const biggestWaste = r.native.categories.find((c: any) => WASTE.includes(c.category));
+    t.is(biggestWaste.category, 'exceptions');
+    const finding = r.findings.find((f) => f.kind === 'exception-control-flow');
+    t.truthy(finding, JSON.stringify(r.findings));
+    t.is(finding.function, 'assertAllowed');
+    t.true(finding.native.function.exceptions >= 0.3, JSON.stringify(finding.native));
+    t.regex(finding.evidence, /Native frames \((perf|V8's tick log)\): of the \d+ samples with .* \d+% exceptions/);
+    // The graphs show V8's own frames, coloured by category.
+    t.regex(fs.readFileSync(path.join(r.out, 'stacks.folded'), 'utf8'), /(ErrorUtils::Construct|Isolate::Throw|CaptureSimpleStackTrace|Builtins_ErrorConstructor)/);
+    const html = fs.readFileSync(path.join(r.out, 'flamegraph.html'), 'utf8');
+    t.regex(html, /class="legend"/);
+    t.regex(html, /"exceptions"\]/);
+  });
+
+  test.serial(title('the string-key fixture shows string-table and dictionary costs'), async (t) => {
+    const r = await flame(['--native', '--capture', capture], [process.execPath, program('string-keys'), '1500']);
+    if (!available) return t.is(r.code, 1);
+    t.is(r.code, 0, r.stderr);
+    const interning = share(r.native, 'string-table') + share(r.native, 'megamorphic-ic');
+    t.true(interning >= 0.4, JSON.stringify(r.native.categories));
+    t.true(share(r.native, 'string-table') >= 0.15, JSON.stringify(r.native.categories));
+    t.true(share(r.native, 'exceptions') < 0.03);
+    const finding = r.findings.find((f) => f.kind === 'string-interning');
+    t.truthy(finding, JSON.stringify(r.findings));
+    t.is(finding.function, 'tally');
+    t.true(finding.native.function['string-table'] + finding.native.function['megamorphic-ic'] >= 0.4, JSON.stringify(finding.native));
+  });
+
+  test.serial(title('the clean fixture shows no waste category above noise'), async (t) => {
+    const r = await flame(['--native', '--capture', capture], [process.execPath, program('clean'), '1500']);
+    if (!available) return t.is(r.code, 1);
+    t.is(r.code, 0, r.stderr);
+    t.true(share(r.native, 'js') >= 0.5, JSON.stringify(r.native.categories));
+    t.true(share(r.native, 'exceptions') < 0.03, JSON.stringify(r.native.categories));
+    t.true(share(r.native, 'string-table') < 0.05, JSON.stringify(r.native.categories));
+    t.deepEqual(r.findings, []);
+  });
+}
+
+test('without perf, flame says so and reads V8 tick log instead', async (t) => {
+  // A PATH with node and nm but no perf.
+  const bin = tempDir();
+  fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+  for (const tool of ['nm']) {
+    const found = ['/usr/bin', '/bin', '/usr/local/bin'].map((d) => path.join(d, tool)).find((p) => fs.existsSync(p));
+    if (found) fs.symlinkSync(found, path.join(bin, tool));
+  }
+  const r = await flame(['--native'], [process.execPath, program('throw-for-flow'), '800'], { PATH: bin });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /preheat: Linux perf is not installed .*; capturing native frames with V8's tick log \(--prof\) instead/);
+  t.is(r.native.source, 'v8-tick-log');
+  t.true(share(r.native, 'exceptions') >= 0.3, JSON.stringify(r.native.categories));
+});
+
+test('a command that is not node gets the JavaScript-level report and a clear message', async (t) => {
+  const r = await flame(['--native', '--capture', 'prof'], ['/bin/sh', '-c', `exec "${process.execPath}" "${program('string-keys')}" 800`]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /preheat: V8's tick log needs the command to start node itself .*writing the JavaScript-level report only/);
+  t.is(r.native, null);
+  t.deepEqual(fs.readdirSync(r.out).sort(), ['findings.json', 'flamegraph.html', 'profile.pb.gz', 'stacks.folded']);
+  t.true(r.findings.some((f) => f.kind === 'string-interning' && f.function === 'tally'), JSON.stringify(r.findings));
+});
+
+test("flame exits with the command's own exit code, after writing the report", async (t) => {
+  const r = await flame([], [process.execPath, '-e', 'const end = Date.now() + 400; while (Date.now() < end); process.exitCode = 3']);
+  t.is(r.code, 3);
+  t.regex(r.stderr, /preheat: the command exited with code 3/);
+  t.true(fs.existsSync(path.join(r.out, 'flamegraph.html')));
+});
+
+test('flame rejects bad options with a usage error', async (t) => {
+  for (const args of [['--capture', 'prof', '--', 'node', 'x.js'], ['--native', '--capture', 'dtrace', '--', 'node', 'x.js'], ['--native'], ['--frequency', '0', '--', 'node', 'x.js']]) {
+    const r = await run(process.execPath, [cli, 'flame', ...args], { env: cleanEnv() });
+    t.is(r.code, 2, args.join(' '));
+    t.regex(r.stderr, /^preheat: /, args.join(' '));
+  }
+});
