@@ -5,10 +5,14 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { NativeProfileBuilder, type NativeProfile } from './native-model';
 import type { NativeSample } from './native-sample';
+import { PerfMap } from './perf-map';
 import { PerfScriptParser } from './perf-script';
 import { TickLogParser } from './tick-log';
 
 export type CaptureMethod = 'perf' | 'prof';
+
+/** The preload that turns code-space compaction off where NODE_OPTIONS cannot (dist/src/native → agent/). */
+const STABLE_CODE_SPACE = path.resolve(__dirname, '..', '..', '..', 'agent', 'stable-code-space.js');
 
 export type PerfCheck = { ok: true } | { ok: false; reason: string };
 
@@ -82,9 +86,15 @@ export async function captureNative(run: CaptureRun): Promise<CaptureResult> {
     // JavaScript beside perf) deadlocks in its signal handler when a tick lands while the main
     // thread holds the code-object registry lock (seen during Error stack capture). Interpreted
     // frames then show as the interpreter's trampoline; hot code is compiled and named anyway.
-    const { command, env } = withV8Flags(run, ['--perf-basic-prof', ...v8Log]);
+    // --no-compact-code-space: perf maps do not follow code that V8 moves when it compacts.
+    const { command, env } = withV8Flags(run, ['--perf-basic-prof', '--no-compact-code-space', ...v8Log]);
     const outcome = await runChild('perf', ['record', '-q', '-F', String(run.frequency), '-g', '-o', data, '--', ...command], env);
-    const parser = new PerfScriptParser(add);
+    const maps = new Map<number, PerfMap | null>();
+    const jitName = (pid: number, address: number) => {
+      if (!maps.has(pid)) maps.set(pid, PerfMap.read(`/tmp/perf-${pid}.map`));
+      return maps.get(pid)?.lookup(address) ?? null;
+    };
+    const parser = new PerfScriptParser(add, jitName);
     await readLines(spawn('perf', ['script', '-i', data, '-F', 'comm,pid,tid,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] }).stdout, (l) => parser.line(l));
     parser.end();
     // The maps are ours (written by the processes we ran) and grow with every run: leave none.
@@ -110,6 +120,7 @@ export async function captureNative(run: CaptureRun): Promise<CaptureResult> {
 function withV8Flags(run: CaptureRun, flags: string[]): { command: string[]; env: NodeJS.ProcessEnv } {
   if (isNodeCommand(run.command)) return { command: [run.command[0]!, ...flags, ...run.command.slice(1)], env: run.env };
   const allowed = flags.filter((f) => f.startsWith('--perf'));
+  if (flags.includes('--no-compact-code-space')) allowed.push(`--require ${JSON.stringify(STABLE_CODE_SPACE)}`);
   return { command: run.command, env: { ...run.env, NODE_OPTIONS: [run.env.NODE_OPTIONS, ...allowed].filter(Boolean).join(' ') } };
 }
 

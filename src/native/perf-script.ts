@@ -16,7 +16,13 @@ export class PerfScriptParser {
   /** The pids whose perf maps were read, so the caller can remove the maps. */
   readonly pids = new Set<number>();
 
-  constructor(private readonly onSample: (sample: NativeSample) => void) {}
+  private pid = 0;
+
+  /** `jitName` names an address in JIT code from the process's perf map (perf-map.ts), over perf's choice. */
+  constructor(
+    private readonly onSample: (sample: NativeSample) => void,
+    private readonly jitName: (pid: number, address: number) => string | null = () => null,
+  ) {}
 
   line(text: string): void {
     if (text.trim() === '') {
@@ -27,6 +33,7 @@ export class PerfScriptParser {
     if (header && !text.startsWith('\t') && !text.startsWith(' ')) {
       this.flush();
       const pid = Number(header[2]);
+      this.pid = pid;
       this.pids.add(pid);
       this.mainThread = pid === Number(header[3]);
       this.open = true;
@@ -34,7 +41,9 @@ export class PerfScriptParser {
     }
     const m = FRAME.exec(text);
     if (!m || !this.open) return;
-    this.frames.push(perfFrame(m[2]!, m[3]!));
+    const dso = m[3]!;
+    const jit = /\/perf-\d+\.map$/.test(dso) ? this.jitName(this.pid, parseInt(m[1]!, 16)) : null;
+    this.frames.push(perfFrame(jit ?? m[2]!, dso));
   }
 
   end(): void {

@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { NativeSample } from '../../src/native/native-sample';
 import { NativeProfileBuilder } from '../../src/native/native-model';
+import { PerfMap } from '../../src/native/perf-map';
 import { PerfScriptParser } from '../../src/native/perf-script';
 import { symbolTable } from '../../src/native/cpp-symbols';
 import { TickLogParser } from '../../src/native/tick-log';
@@ -117,4 +118,21 @@ test('symbol tables find the function an address falls in, and nothing past a si
   t.is(table.lookup(0x401010), null);
   t.is(table.lookup(0x402abc), 'second');
   t.is(table.lookup(0x400500), null);
+});
+
+test('perf maps name reused code addresses after the latest code written there', (t) => {
+  const map = new PerfMap(
+    [
+      '7f0000001000 200 JS:~old /app/a.js:1:1',
+      '7f0000002000 80 JS:*steady /app/a.js:5:1',
+      // Later, V8 wrote new code over part of the old range.
+      '7f0000001100 40 JS:*hot /app/a.js:9:1',
+      'not a map line',
+    ].join('\n'),
+  );
+  t.is(map.lookup(0x7f0000001010), 'JS:~old /app/a.js:1:1');
+  t.is(map.lookup(0x7f0000001120), 'JS:*hot /app/a.js:9:1');
+  t.is(map.lookup(0x7f0000002050), 'JS:*steady /app/a.js:5:1');
+  t.is(map.lookup(0x7f0000002080), null);
+  t.is(map.lookup(0x10), null);
 });
