@@ -1,7 +1,7 @@
 import type { Finding, FindingKind } from '../analysis/finding';
 import { frameKey, type StackModel } from '../profile/stack-model';
 import { CATEGORY_LABELS, type NativeCategory } from './categories';
-import type { CostBreakdown, NativeProfile } from './native-model';
+import type { CostBreakdown, FunctionNativeCost, NativeProfile } from './native-model';
 
 /** What the native frames measured for a finding's function. */
 export interface NativeEvidence {
@@ -9,8 +9,9 @@ export interface NativeEvidence {
   /** Main-thread samples whose nearest JavaScript frame is the function (or, see inlinedInto, its caller). */
   samples: number;
   /**
-   * Set when no sample had the function itself as nearest JavaScript frame: perf sees machine
-   * frames only, and V8 compiled the function into this caller, whose samples are measured instead.
+   * Set when the function's own frames had fewer than half the samples the CPU profile gives it:
+   * perf sees machine frames only, and V8 compiled the function into this caller, whose samples
+   * are measured with the function's own.
    */
   inlinedInto?: string;
   /** Share of those samples in each category, 0–1. */
@@ -42,12 +43,18 @@ export function withNativeEvidence(findings: Finding[], jsModel: StackModel, nat
     const key = jsFrame ? frameKey({ ...jsFrame, kind: 'js' }) : '';
     let fn = byKey.get(key);
     let inlinedInto: string | undefined;
-    if (!fn && jsFrame) {
-      const caller = nearestMeasuredCaller(jsModel, finding.frame, (k) => byKey.has(k));
-      if (caller) {
-        fn = byKey.get(caller.key);
-        inlinedInto = caller.name;
+    // perf sees machine frames: where V8 inlined the function (into an OSR'd loop, say), its cost
+    // shows in the caller's frame. Fewer than half the samples the CPU profile gives it: add the caller's.
+    const expected = jsFrame ? (selfSamples(jsModel, finding.frame) / (jsModel.totalSamples || 1)) * native.mainSamples : 0;
+    if (jsFrame && (!fn || fn.samples < expected / 2)) {
+      const into: string[] = [];
+      // Up the heaviest path: a function inlined into a function inlined into an OSR'd loop.
+      for (const caller of measuredCallers(jsModel, finding.frame, (k) => byKey.has(k))) {
+        fn = combine(fn, byKey.get(caller.key)!);
+        into.push(caller.name);
+        if (fn.samples >= expected / 2) break;
       }
+      if (into.length) inlinedInto = into.join(' and ');
     }
     const evidence: NativeEvidence = { source, samples: fn?.samples ?? 0, function: fn ? shares(fn.categories, fn.samples) : {}, program };
     if (inlinedInto !== undefined) evidence.inlinedInto = inlinedInto;
@@ -60,8 +67,22 @@ export function withNativeEvidence(findings: Finding[], jsModel: StackModel, nat
   });
 }
 
-/** The first caller, on the function's heaviest path, that the native samples saw as a frame of its own. */
-function nearestMeasuredCaller(model: StackModel, frame: number, measured: (key: string) => boolean): { key: string; name: string } | null {
+function selfSamples(model: StackModel, frame: number): number {
+  let n = 0;
+  for (const node of model.nodes) if (node.frame === frame) n += node.self;
+  return n;
+}
+
+function combine(a: FunctionNativeCost | undefined, b: FunctionNativeCost): FunctionNativeCost {
+  if (!a) return b;
+  const categories: CostBreakdown = { ...a.categories };
+  for (const [k, v] of Object.entries(b.categories)) categories[k as NativeCategory] = (categories[k as NativeCategory] ?? 0) + v!;
+  return { ...a, samples: a.samples + b.samples, categories };
+}
+
+/** The callers, nearest first on the function's heaviest path, that the native samples saw as frames of their own. */
+function measuredCallers(model: StackModel, frame: number, measured: (key: string) => boolean): { key: string; name: string }[] {
+  const out: { key: string; name: string }[] = [];
   let heaviest = -1;
   for (let i = 1; i < model.nodes.length; i++) {
     const n = model.nodes[i]!;
@@ -70,9 +91,9 @@ function nearestMeasuredCaller(model: StackModel, frame: number, measured: (key:
   for (let p = heaviest < 0 ? -1 : model.nodes[heaviest]!.parent; p > 0; p = model.nodes[p]!.parent) {
     const f = model.frames[model.nodes[p]!.frame]!;
     const key = frameKey({ ...f, kind: 'js' });
-    if (f.kind === 'js' && measured(key)) return { key, name: f.name || '(anonymous)' };
+    if (f.kind === 'js' && measured(key)) out.push({ key, name: f.name || '(anonymous)' });
   }
-  return null;
+  return out;
 }
 
 function shares(counts: CostBreakdown, total: number): CostBreakdown {
@@ -90,6 +111,6 @@ function describe(finding: Finding, e: NativeEvidence, mainSamples: number): str
   const program = cats.map((c) => `${pct(e.program[c] ?? 0)} in ${label(c)}`).join(', ');
   if (e.samples === 0) return `Native frames (${tool}, ${mainSamples} main-thread samples): ${program} of all CPU; none sampled with ${finding.function} as the nearest JavaScript frame.`;
   const own = cats.map((c) => `${pct(e.function[c] ?? 0)} ${label(c)}`).join(', ');
-  const whose = e.inlinedInto !== undefined ? `${e.inlinedInto}, which V8 inlined ${finding.function} into,` : finding.function;
+  const whose = e.inlinedInto !== undefined ? `${finding.function} or ${e.inlinedInto} (which V8 inlined it into)` : finding.function;
   return `Native frames (${tool}): of the ${e.samples} samples with ${whose} as the nearest JavaScript frame, ${own}; of all ${mainSamples} main-thread samples, ${program}.`;
 }
