@@ -6,7 +6,12 @@ import type { Natives } from './v8-natives';
 
 export interface IndexedFunction {
   hot: HotFunction;
-  fn: Function;
+  /**
+   * Every live closure of the function: a factory called more than once (lodash.runInContext(),
+   * a per-request closure) makes several, each with its own feedback and code, and the replay
+   * may run any of them.
+   */
+  fns: Function[];
 }
 
 export interface FunctionIndex {
@@ -72,12 +77,13 @@ export function indexFunctions(hot: HotFunction[], root: string, natives: Native
     post('Runtime.releaseObjectGroup', { objectGroup: 'preheat' });
     const functions = (g[key] as unknown[]) ?? [];
 
-    const live = new Map<string, Function>();
+    const live = new Map<string, Function[]>();
     for (const f of functions) {
       if (!natives.isOptimizable(f)) continue;
       const sid = String(natives.scriptId(f));
       if (!scripts.has(sid)) continue;
-      live.set(`${sid}:${natives.sourcePosition(f)}`, f);
+      const at = `${sid}:${natives.sourcePosition(f)}`;
+      live.set(at, [...(live.get(at) ?? []), f]);
     }
 
     const result: FunctionIndex = { found: [], stale: [], missing: [], scanMs: 0 };
@@ -98,9 +104,9 @@ export function indexFunctions(hot: HotFunction[], root: string, natives: Native
           offset = [...index.hashes].find(([, x]) => x === h.sourceHash)?.[0] ?? -1;
           if (offset < 0) continue;
         }
-        const fn = live.get(`${id}:${offset}`);
-        if (fn) {
-          result.found.push({ hot: h, fn });
+        const fns = live.get(`${id}:${offset}`);
+        if (fns) {
+          result.found.push({ hot: h, fns });
           placed = true;
           break;
         }

@@ -38,9 +38,13 @@ export class Optimizer {
     const n = this.natives;
     {
       for (const f of this.functions) {
-        const tier = n.tier(f.fn);
-        tiers[`${f.hot.name || '(anonymous)'} ${f.hot.file}:${f.hot.line}`] = tier;
-        if (isOptimizedTier(tier)) {
+        const closures = f.fns.map((fn) => ({ fn, tier: n.tier(fn) }));
+        const ran = closures.filter((c) => c.tier !== 'lazy');
+        const waiting = ran.filter((c) => !isOptimizedTier(c.tier));
+        tiers[`${f.hot.name || '(anonymous)'} ${f.hot.file}:${f.hot.line}`] = (closures.find((c) => isOptimizedTier(c.tier)) ?? ran[0] ?? closures[0])?.tier ?? 'lazy';
+        // Optimized once one closure is: a closure that ran once and is dead to the app (an old
+        // request's) would otherwise hold the function back until it is given up on.
+        if (closures.some((c) => isOptimizedTier(c.tier))) {
           this.done.add(f);
           continue;
         }
@@ -50,14 +54,14 @@ export class Optimizer {
           givenUp++;
           continue;
         }
-        if (tier === 'lazy') {
+        if (ran.length === 0) {
           // No feedback yet: the replay has not reached it (so far).
           const steps = (this.lazySteps.get(f) ?? 0) + 1;
           this.lazySteps.set(f, steps);
           if (steps >= MAX_LAZY_STEPS) givenUp++;
           continue;
         }
-        n.optimizeOnNextCall(f.fn);
+        for (const c of waiting) n.optimizeOnNextCall(c.fn);
         this.attempts.set(f, tries + 1);
       }
     }

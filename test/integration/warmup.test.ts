@@ -187,3 +187,25 @@ test('auto mode warms from the profile, then records the next generation', async
   const search = (p: WarmupProfile) => p.requests!.filter((r) => r.url.startsWith('/search')).reduce((n, r) => n + r.count, 0);
   t.is(search(next), search(first) * 0.5 + 300);
 });
+
+test('warm mode optimizes the closure the app calls when a factory made several copies of a function', async (t) => {
+  const copies = fixture('services', 'copies', 'server.js');
+  const dir = tempDir();
+  const rec = await bootService(copies, { PREHEAT_MODE: 'record', PREHEAT_DIR: dir, PREHEAT_SAMPLE_INTERVAL_MICROS: '250' });
+  for (let i = 0; i < 600; i++) await get(rec.port, `/score?i=${i % 10}`);
+  await rec.stop();
+  const hot = readJson<WarmupProfile>(path.join(dir, 'profile.json')).hotFunctions.map((f) => f.name);
+  t.true(hot.includes('score'), hot.join(', '));
+
+  const port = await freePort();
+  const s = await bootService(copies, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PREHEAT_LOG_LEVEL: 'debug' });
+  const status = await pollStatus(port, (x) => x.ready);
+  await s.stop();
+  t.is(status.phase, 'ready', status.reason);
+  // The optimizer's last word on `score`: the tier of the copy the replay ran, not of a spare.
+  const lines = s.stderr().split('\n').filter((l) => l.includes('optimizer: {'));
+  const tiers = JSON.parse(lines.at(-1)!.slice(lines.at(-1)!.indexOf('{'))) as Record<string, string>;
+  const score = Object.entries(tiers).find(([k]) => k.startsWith('score '));
+  t.truthy(score, JSON.stringify(tiers));
+  t.regex(score![1], /^(maglev|turbofan)$/, JSON.stringify(tiers));
+});
