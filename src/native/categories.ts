@@ -22,8 +22,8 @@ export const COST_CATEGORIES: readonly NativeCategory[] = ['exceptions', 'string
 
 export const CATEGORY_LABELS: Record<NativeCategory, string> = {
   exceptions: 'exceptions (throw, error construction, stack capture)',
-  'string-table': 'string table and flattening',
-  'megamorphic-ic': 'megamorphic inline caches and dictionary-mode property access',
+  'string-table': 'string table, flattening and concatenation',
+  'megamorphic-ic': 'megamorphic ICs and dictionary-mode property access',
   deopt: 'deoptimization',
   gc: 'garbage collection',
   regexp: 'regular expressions',
@@ -40,7 +40,7 @@ export const CATEGORY_LABELS: Record<NativeCategory, string> = {
 const RULES: [NativeCategory, RegExp][] = [
   ['profiler', /\bsampler::|SignalHandler::HandleProfilerSignal|CpuProfiler|ProfilerEventsProcessor|SamplingEventsProcessor|TickSample|ProfilerListener|perf_event|__perf_|PerfBasicLogger|PerfJitLogger/],
   ['gc', /\bv8::internal::(Heap|MarkCompact|MinorMarkCompact|MinorMS|Scavenge[r]?|ScavengeJob|ConcurrentMarking|IncrementalMarking|MarkingVisitor|MarkingBarrier|Sweeper|Evacuat|PageEvacuation|MemoryAllocator|PagedSpace|NewSpace|SemiSpace|LargeObjectSpace|GCTracer|ArrayBufferSweeper|Compactor|WriteBarrier|RememberedSet|SlotSet|EphemeronHashTable|MainMarkingVisitor|ConcurrentMarkingVisitor|MarkingWorklists|GlobalHandles|Heap[A-Z]\w*|\w*Collector)\b|^Builtins_RecordWrite|^Builtins_EphemeronKeyBarrier|\(garbage collector\)|cppgc::/],
-  ['exceptions', /\bv8::internal::(Isolate::(Throw|ReThrow|CaptureSimpleStackTrace|CaptureDetailedStackTrace|CaptureAndSetErrorStack|CaptureStackTrace|ThrowInternal|Unwind|UnwindAndFindHandler|PredictExceptionCatcher|ComputeLocation\w*|CreateMessage\w*)|ErrorUtils::\w+|CaptureSimpleStackTrace|CallSiteInfo\w*|ErrorStackData|\w*StackTraceBuilder\w*|StackFrameIterator\w*|\w*Messages?::\w+|MessageFormatter\w*|JSError\w*|Runtime_Throw\w*|Runtime_NewTypeError|Runtime_NewRangeError|Runtime_NewSyntaxError|Runtime_ReThrow\w*|Runtime_ErrorCapture\w*|Runtime_NewError|Runtime_Unwind\w*|Runtime_PromoteScheduledException|Builtin_Error\w*|Builtin_ErrorConstructor|Builtin_ErrorCaptureStackTrace)|^Builtins_(ErrorConstructor|ErrorCaptureStackTrace|ReThrow\w*|Throw\w*|CallSiteInfo\w*)$|_Unwind_|CallSiteBuilder|StackTraceBuilder/],
+  ['exceptions', /\bv8::internal::(Isolate::(Throw|ReThrow|CaptureSimpleStackTrace|CaptureDetailedStackTrace|CaptureAndSetErrorStack|CaptureStackTrace|ThrowInternal|Unwind|UnwindAndFindHandler|PredictExceptionCatcher|ComputeLocation\w*|CreateMessage\w*)|ErrorUtils::\w+|CaptureSimpleStackTrace|CallSiteInfo\w*|ErrorStackData|\w*StackTraceBuilder\w*|StackFrameIterator\w*|\w*Messages?::\w+|MessageFormatter\w*|JSError\w*|Runtime_Throw\w*|Runtime_NewTypeError|Runtime_NewRangeError|Runtime_NewSyntaxError|Runtime_ReThrow\w*|Runtime_ErrorCapture\w*|Runtime_NewError|Factory::New(Syntax|Type|Range|Reference)?Error\w*|Factory::NewError\w*|Runtime_Unwind\w*|Runtime_PromoteScheduledException|Builtin_Error\w*|Builtin_ErrorConstructor|Builtin_ErrorCaptureStackTrace)|^Builtins_(ErrorConstructor|ErrorCaptureStackTrace|ReThrow\w*|Throw\w*|CallSiteInfo\w*)$|_Unwind_|CallSiteBuilder|StackTraceBuilder/],
   ['deopt', /\bv8::internal::(Deoptimizer|TranslatedState|TranslatedFrame|TranslatedValue|FrameWriter|MaterializedObjectStore|DeoptimizationData\w*|Runtime_NotifyDeoptimized|Runtime_DeoptimizeNow)|^Builtins_DeoptimizationEntry|^Builtins_NotifyDeoptimized|^Builtins_ContinueTo\w*Builtin/],
   ['regexp', /\bv8::internal::(RegExp\w*|JSRegExp\w*|Irregexp\w*|RegExpMacroAssembler\w*|NativeRegExpMacroAssembler|RegExpImpl|ExperimentalRegExp\w*|Runtime_RegExp\w*|Runtime_StringReplace\w*RegExp\w*|Runtime_StringSplit)|^Builtins_RegExp\w*|^Builtins_StringPrototype(Match|MatchAll|Replace|ReplaceAll|Search|Split)|^RegExp:|^Regexp:/],
   ['json', /\bv8::internal::(JsonParser\w*|JsonStringifier\w*|JsonStringify\w*|JsonParse\w*|Builtin_Json\w*|JSON\w*)|^Builtins_Json\w*|^Builtins_JSON\w*|\bnode::.*JSON/],
@@ -65,13 +65,16 @@ const MECHANISMS = new Set<NativeCategory>(['string-table', 'megamorphic-ic']);
 /**
  * One category for the native frames between a sample's leaf and its nearest JavaScript frame,
  * given leaf first. GC and the profilers win wherever they are (their cost is theirs, whoever
- * allocated); then the outermost operation (a string built while formatting an error message is
- * an exception cost); then the innermost mechanism (a string-table probe inside a megamorphic
+ * allocated); then exceptions; then the outermost operation (a string built while formatting an
+ * error message is an exception cost); then the innermost mechanism (a string-table probe inside a megamorphic
  * keyed load is string interning); then the kernel; else the runtime.
  */
 export function segmentCategory(leafFirst: readonly NativeCategory[]): NativeCategory {
   const forced = leafFirst.find((c) => c === 'gc' || c === 'profiler');
   if (forced) return forced;
+  // An error built inside JSON.parse or a regexp, or a stack capture that walks optimized frames
+  // with the deoptimizer's TranslatedState, is the exception's cost.
+  if (leafFirst.includes('exceptions')) return 'exceptions';
   for (let i = leafFirst.length - 1; i >= 0; i--) if (CONTEXTS.has(leafFirst[i]!)) return leafFirst[i]!;
   const mechanism = leafFirst.find((c) => MECHANISMS.has(c));
   if (mechanism) return mechanism;

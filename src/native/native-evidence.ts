@@ -18,7 +18,16 @@ export interface NativeEvidence {
   function: CostBreakdown;
   /** Share of all main-thread samples in each category, 0–1. */
   program: CostBreakdown;
+  /**
+   * Whether the function's native frames show the cost the finding names (its confirming
+   * categories at 5% or more of its samples); null when it has too few samples to say.
+   */
+  confirmed: boolean | null;
 }
+
+/** Fewer samples than this in a function: no verdict either way. */
+const MIN_SAMPLES_FOR_VERDICT = 30;
+const CONFIRMING_SHARE = 0.05;
 
 /** The native categories that confirm (or not) each kind of finding. */
 export const CONFIRMING: Record<FindingKind, NativeCategory[]> = {
@@ -56,7 +65,10 @@ export function withNativeEvidence(findings: Finding[], jsModel: StackModel, nat
       }
       if (into.length) inlinedInto = into.join(' and ');
     }
-    const evidence: NativeEvidence = { source, samples: fn?.samples ?? 0, function: fn ? shares(fn.categories, fn.samples) : {}, program };
+    const own = fn ? shares(fn.categories, fn.samples) : {};
+    const confirming = CONFIRMING[finding.kind].reduce((n, c) => n + (own[c] ?? 0), 0);
+    const confirmed = (fn?.samples ?? 0) < MIN_SAMPLES_FOR_VERDICT ? null : confirming >= CONFIRMING_SHARE;
+    const evidence: NativeEvidence = { source, samples: fn?.samples ?? 0, function: own, program, confirmed };
     if (inlinedInto !== undefined) evidence.inlinedInto = inlinedInto;
     return {
       ...finding,
@@ -112,5 +124,6 @@ function describe(finding: Finding, e: NativeEvidence, mainSamples: number): str
   if (e.samples === 0) return `Native frames (${tool}, ${mainSamples} main-thread samples): ${program} of all CPU; none sampled with ${finding.function} as the nearest JavaScript frame.`;
   const own = cats.map((c) => `${pct(e.function[c] ?? 0)} ${label(c)}`).join(', ');
   const whose = e.inlinedInto !== undefined ? `${finding.function} or ${e.inlinedInto} (which V8 inlined it into)` : finding.function;
-  return `Native frames (${tool}): of the ${e.samples} samples with ${whose} as the nearest JavaScript frame, ${own}; of all ${mainSamples} main-thread samples, ${program}.`;
+  const verdict = e.confirmed === false ? ' do not confirm this' : '';
+  return `Native frames (${tool})${verdict}: of the ${e.samples} samples with ${whose} as the nearest JavaScript frame, ${own}; of all ${mainSamples} main-thread samples, ${program}.`;
 }

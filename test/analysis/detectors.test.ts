@@ -88,6 +88,30 @@ test('a hot throw caught and swallowed by its caller is exception control flow',
   t.regex(findings[0]!.evidence, /caught by findOrNull at .*app\.js:9, which does not rethrow/);
 });
 
+test('a caller that rethrows only the errors it does not expect still uses the expected ones as control flow', (t) => {
+  const src = [
+    'class Miss extends Error {}',
+    'function find(map, k) {',
+    '  if (!map.has(k)) throw new Miss(k);',
+    '  return map.get(k);',
+    '}',
+    'function findOrNull(map, k) {',
+    '  try {',
+    '    return find(map, k);',
+    '  } catch (e) {',
+    '    if (!(e instanceof Miss)) throw e;',
+    '    return null;',
+    '  }',
+    '}',
+  ].join('\n');
+  const findings = analyse(src, (url) => [{ name: 'findOrNull', url, line: 6, self: 2, children: [{ name: 'find', url, line: 0, self: 60, ticks: [[3, 60]] }] }]);
+  t.deepEqual(
+    findings.map((f) => [f.kind, f.function, f.line]),
+    [['exception-control-flow', 'find', 3]],
+  );
+  t.regex(findings[0]!.evidence, /caught by findOrNull at .*:9, which rethrows only the errors it does not expect/);
+});
+
 test('a throw whose caller rethrows, or that nobody catches, is not reported', (t) => {
   const rethrown = analyse(throwSource, (url) => [
     { name: 'findOrFail', url, line: 12, self: 2, children: [{ name: 'find', url, line: 0, self: 60, ticks: [[3, 60]] }] },

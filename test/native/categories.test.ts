@@ -18,6 +18,7 @@ const cases: [string, NativeCategory][] = [
   ['v8::internal::(anonymous namespace)::VisitStack<v8::internal::(anonymous namespace)::CallSiteBuilder>', 'exceptions'],
   ['v8::internal::Runtime_UnwindAndFindExceptionHandler', 'exceptions'],
   ['Builtins_ErrorConstructor', 'exceptions'],
+  ['v8::internal::Factory::NewSyntaxError', 'exceptions'],
   ['v8::internal::TranslatedState::Init', 'deopt'],
   ['v8::internal::Deoptimizer::DoComputeOutputFrames', 'deopt'],
   ['Builtins_DeoptimizationEntry_Eager', 'deopt'],
@@ -54,6 +55,10 @@ test('a sample takes the category that explains it', (t) => {
   t.is(segmentCategory(['string-table', 'megamorphic-ic']), 'string-table');
   // A string built while an error message is formatted is an exception cost.
   t.is(segmentCategory(['string-table', 'runtime', 'exceptions']), 'exceptions');
+  // An error built inside JSON.parse is an exception cost, so is a stack capture's frame summary.
+  t.is(segmentCategory(['runtime', 'exceptions', 'json']), 'exceptions');
+  t.is(segmentCategory(['deopt', 'exceptions']), 'exceptions');
+  t.is(segmentCategory(['deopt', 'json']), 'json');
   // GC wins wherever it is: its cost is its own, whoever allocated.
   t.is(segmentCategory(['gc', 'runtime', 'exceptions']), 'gc');
   // malloc under a runtime function stays runtime; the kernel under a page fault is kernel.

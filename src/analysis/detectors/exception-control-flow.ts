@@ -13,7 +13,7 @@ const ADVICE =
  * capture to the throwing line, and an Error subclass's constructor shows as its own frame
  * (v8-notes.md). Reported only with proof that the error is caught near: a `try` around the
  * throw in the same function, or a caller that calls the throwing function inside a `try` whose
- * `catch` does not rethrow. An error that propagates is a real failure, not control flow.
+ * `catch` does not always rethrow. An error that propagates is a real failure, not control flow.
  */
 export function exceptionControlFlow(minShare: number): Detector {
   return (input) => {
@@ -96,7 +96,7 @@ function caughtNearby(input: DetectorInput, frame: number, site: { lines: { line
       for (let i = 0; i < chain.length && !isFunction(chain[i]!); i++) {
         const parent = chain[i + 1];
         if (chain[i]!.type === 'BlockStatement' && parent?.type === 'TryStatement' && parent.block === chain[i] && swallows(parent.handler)) {
-          return `caught in the same function at line ${parent.handler.loc.start.line}`;
+          return `caught in the same function at line ${parent.handler.loc.start.line}${rethrowsSome(parent.handler) ? ' (only unexpected errors are rethrown)' : ''}`;
         }
       }
     }
@@ -113,12 +113,16 @@ function caughtNearby(input: DetectorInput, frame: number, site: { lines: { line
         const calls = findAll(t.block, (n) => callsName(n, throwing.name) || passesName(n, throwing.name));
         if (calls.length) {
           const at = input.sources.display(caller.url, t.handler.loc.start.line);
-          return `caught by ${caller.name || '(anonymous)'} at ${at.file}:${at.line}, which does not rethrow`;
+          return `caught by ${caller.name || '(anonymous)'} at ${at.file}:${at.line}, which ${rethrowsSome(t.handler) ? 'rethrows only the errors it does not expect' : 'does not rethrow'}`;
         }
       }
     }
   }
   return null;
+}
+
+function rethrowsSome(handler: Node): boolean {
+  return findAll(handler.body, (n) => n.type === 'ThrowStatement').length > 0;
 }
 
 function callsName(n: Node, name: string): boolean {
@@ -132,8 +136,12 @@ function passesName(n: Node, name: string): boolean {
   return n.type === 'CallExpression' && n.arguments.some((a: Node) => a.type === 'Identifier' && a.name === name);
 }
 
-/** A catch clause that handles the error instead of passing it on (no throw directly in it). */
+/**
+ * A catch clause that handles the error instead of always passing it on: no throw among its own
+ * statements. A throw under an `if` (`if (!(e instanceof Miss)) throw e`) passes on only the
+ * errors it did not expect: the expected ones are still control flow.
+ */
 function swallows(handler: Node | null): boolean {
   if (!handler) return false;
-  return findAll(handler.body, (n) => n.type === 'ThrowStatement').length === 0;
+  return !handler.body.body.some((statement: Node) => statement.type === 'ThrowStatement');
 }
