@@ -112,6 +112,37 @@ test('a caller that rethrows only the errors it does not expect still uses the e
   t.regex(findings[0]!.evidence, /caught by findOrNull at .*:9, which rethrows only the errors it does not expect/);
 });
 
+test('a throw two calls below a try that calls its rule through a variable is still found', (t) => {
+  const src = [
+    'class Invalid extends Error {}',
+    'function ensure(ok, what) {',
+    '  if (!ok) throw new Invalid(what);',
+    '}',
+    'function email(v) {',
+    '  ensure(v.includes("@"), "email");',
+    '}',
+    'function validate(record, rules) {',
+    '  let bad = 0;',
+    '  for (const [field, fn] of rules) {',
+    '    try {',
+    '      fn(record[field]);',
+    '    } catch (e) {',
+    '      bad++;',
+    '    }',
+    '  }',
+    '  return bad;',
+    '}',
+  ].join('\n');
+  const findings = analyse(src, (url) => [
+    { name: 'validate', url, line: 8, self: 2, children: [{ name: 'email', url, line: 5, self: 3, children: [{ name: 'ensure', url, line: 0, self: 60, ticks: [[3, 60]] }] }] },
+  ]);
+  t.deepEqual(
+    findings.map((f) => [f.kind, f.function, f.line]),
+    [['exception-control-flow', 'ensure', 3]],
+  );
+  t.regex(findings[0]!.evidence, /caught by validate at .*:13, which does not rethrow/);
+});
+
 test('a throw whose caller rethrows, or that nobody catches, is not reported', (t) => {
   const rethrown = analyse(throwSource, (url) => [
     { name: 'findOrFail', url, line: 12, self: 2, children: [{ name: 'find', url, line: 0, self: 60, ticks: [[3, 60]] }] },

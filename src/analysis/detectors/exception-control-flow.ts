@@ -1,7 +1,8 @@
 import type { Detector, DetectorInput } from '../detector';
 import type { Finding } from '../finding';
 import type { SourceFile } from '../source-files';
-import { callers, hotLines, percent } from './hot-lines';
+import type { Frame } from '../../profile/stack-model';
+import { hotLines, percent } from './hot-lines';
 import { ancestors, findAll, isFunction, snippet, syntaxIndex, type Node, type SyntaxIndex } from './syntax-index';
 
 const ADVICE =
@@ -102,24 +103,63 @@ function caughtNearby(input: DetectorInput, frame: number, site: { lines: { line
     }
   }
   if (!throwing.name) return null;
-  for (const c of callers(input, frame)) {
-    const caller = input.model.frames[c]!;
-    const file = caller.kind === 'js' ? input.sources.get(caller.url) : null;
-    const index = file && syntaxIndex(file);
-    if (!file || !index) continue;
-    const fns = (index.functionsByName.get(caller.name) ?? []).filter(isFunction);
-    for (const fn of fns) {
-      for (const t of findAll(fn, (n) => n.type === 'TryStatement' && swallows(n.handler))) {
-        const calls = findAll(t.block, (n) => callsName(n, throwing.name) || passesName(n, throwing.name));
-        if (calls.length) {
-          const at = input.sources.display(caller.url, t.handler.loc.start.line);
-          return `caught by ${caller.name || '(anonymous)'} at ${at.file}:${at.line}, which ${rethrowsSome(t.handler) ? 'rethrows only the errors it does not expect' : 'does not rethrow'}`;
-        }
+  // Up the sampled call paths, a few calls deep: validation libraries throw from a helper
+  // (`ensure`) two calls below the `try`, often calling the rule through a variable.
+  const seen = new Set<string>();
+  for (const node of input.model.nodes) {
+    if (node.frame !== frame) continue;
+    let callee = throwing;
+    let p = node.parent;
+    for (let depth = 0; depth < MAX_CATCH_DEPTH && p > 0; depth++, p = input.model.nodes[p]!.parent) {
+      const caller = input.model.frames[input.model.nodes[p]!.frame]!;
+      if (caller.kind !== 'js') break;
+      const pair = `${input.model.nodes[p]!.frame}\u0000${callee.name}`;
+      if (!seen.has(pair)) {
+        seen.add(pair);
+        const found = catchIn(input, caller, callee.name);
+        if (found) return found;
+      }
+      if (!caller.name) break;
+      callee = caller;
+    }
+  }
+  return null;
+}
+
+/** Calls between the throw and a catch that treats it as control flow, at most. */
+const MAX_CATCH_DEPTH = 3;
+
+/** A try in `caller` that calls `callee` (by name, passed by name, or through a variable) and handles what it throws. */
+function catchIn(input: DetectorInput, caller: Frame, callee: string): string | null {
+  const file = input.sources.get(caller.url);
+  const index = file && syntaxIndex(file);
+  if (!file || !index) return null;
+  const fns = (index.functionsByName.get(caller.name) ?? []).filter(isFunction);
+  for (const fn of fns) {
+    for (const t of findAll(fn, (n) => n.type === 'TryStatement' && swallows(n.handler))) {
+      const calls = findAll(t.block, (n) => callsName(n, callee) || passesName(n, callee) || callsThroughVariable(n, index));
+      if (calls.length) {
+        const at = input.sources.display(caller.url, t.handler.loc.start.line);
+        return `caught by ${caller.name || '(anonymous)'} at ${at.file}:${at.line}, which ${rethrowsSome(t.handler) ? 'rethrows only the errors it does not expect' : 'does not rethrow'}`;
       }
     }
   }
   return null;
 }
+
+/**
+ * `fn(x)`, `rules[name](x)`: a call whose target the source does not name, so it may be the
+ * function the profile shows below (the sampled stack proves the call; the source cannot).
+ */
+function callsThroughVariable(n: Node, index: SyntaxIndex): boolean {
+  if (n.type !== 'CallExpression') return false;
+  const c = n.callee;
+  if (c.type === 'MemberExpression') return c.computed;
+  return c.type === 'Identifier' && !index.functionsByName.has(c.name) && !GLOBAL_CALLS.has(c.name);
+}
+
+/** Calls that are never the app's own function. */
+const GLOBAL_CALLS = new Set(['Number', 'String', 'Boolean', 'BigInt', 'Symbol', 'parseInt', 'parseFloat', 'isNaN', 'isFinite', 'require', 'setTimeout', 'setImmediate', 'clearTimeout', 'queueMicrotask', 'structuredClone', 'encodeURIComponent', 'decodeURIComponent', 'encodeURI', 'decodeURI']);
 
 function rethrowsSome(handler: Node): boolean {
   return findAll(handler.body, (n) => n.type === 'ThrowStatement').length > 0;
