@@ -137,6 +137,14 @@ export function startWarmup(profile: WarmupProfile, options: Options, state: War
 
 function hotSet(functions: HotFunction[]): HotFunction[] {
   return functions
-    .filter((f) => f.share >= MIN_SHARE && !f.file.startsWith('node:'))
+    .filter((f) => f.share >= MIN_SHARE && !f.file.startsWith('node:') && !isModuleTopLevel(f))
     .slice(0, MAX_HOT);
+}
+
+/**
+ * A module's top-level code (unnamed, at 1:1) ran once, while the module loaded: it never runs
+ * again, so optimizing it is wasted, and counting it kept a "not optimizable" in every status.
+ */
+function isModuleTopLevel(f: HotFunction): boolean {
+  return f.name === '' && f.line === 1 && f.column === 1;
 }
