@@ -80,6 +80,11 @@ export async function flameCommand(args: string[], io: Io): Promise<number> {
       throw new PreheatError(ErrorCodes.input, `cannot run ${JSON.stringify(method === 'perf' ? 'perf' : command[0])}: ${(error as Error).message}`);
     }
 
+    if (native && native.mainSamples === 0 && method === 'perf') {
+      // perf ran but recorded nothing usable (it failed after starting, or the command was not node): say so, keep the JS report.
+      io.err('preheat: perf recorded no samples of the command; writing the JavaScript-level report only\n');
+      native = null;
+    }
     const model = method === 'prof' && native ? native.jsModel : jsModel(jsDir);
     if (model.totalSamples === 0 && !native?.mainSamples) {
       throw new PreheatError(ErrorCodes.input, 'no samples: the command ran no JavaScript, or ended before it could be sampled');
