@@ -47,7 +47,7 @@ export function withNativeEvidence(findings: Finding[], jsModel: StackModel, nat
   const byKey = new Map(native.functions.map((f) => [frameKey({ name: f.name, url: f.url, line: f.line, column: f.column, kind: 'js' }), f]));
   const nativeFrames = new Map(native.model.frames.map((f, i) => [frameKey(f), i]));
   const program = shares(native.totals, native.mainSamples);
-  return findings.map((finding) => {
+  const out = findings.map((finding) => {
     const jsFrame = jsModel.frames[finding.frame];
     const key = jsFrame ? frameKey({ ...jsFrame, kind: 'js' }) : '';
     let fn = byKey.get(key);
@@ -77,6 +77,8 @@ export function withNativeEvidence(findings: Finding[], jsModel: StackModel, nat
       frame: nativeFrames.get(key) ?? (finding.kind === 'gc-pressure' ? finding.frame : -1),
     };
   });
+  // What the native frames contradict goes after what they confirm (sort is stable: share order stays).
+  return out.sort((a, b) => Number(a.native?.confirmed === false) - Number(b.native?.confirmed === false));
 }
 
 function selfSamples(model: StackModel, frame: number): number {

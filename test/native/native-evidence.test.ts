@@ -1,0 +1,60 @@
+import test from 'ava';
+import type { Finding } from '../../src/analysis/finding';
+import { withNativeEvidence } from '../../src/native/native-evidence';
+import { NativeProfileBuilder } from '../../src/native/native-model';
+import type { NativeFrame } from '../../src/native/native-sample';
+import { childFor, emptyModel, type Frame } from '../../src/profile/stack-model';
+
+const url = 'file:///app/app.js';
+const js = (name: string, line: number): NativeFrame => ({ name, kind: 'js', url, line, column: 10 });
+const native = (name: string): NativeFrame => ({ name, kind: 'native', url: 'node', line: 0, column: 0 });
+
+/** A JS-level model with `lookup` (hot, under `main`) and `parse` (hot, its own frame). */
+function jsModel() {
+  const model = emptyModel();
+  const frame = (name: string, line: number) => model.frames.push({ name, url, line, column: 10, kind: 'js' } as Frame) - 1;
+  const main = childFor(model, 0, frame('main', 1));
+  const lookup = childFor(model, main, frame('lookup', 5));
+  const parse = childFor(model, main, frame('parse', 9));
+  model.nodes[lookup]!.self = 50;
+  model.nodes[parse]!.self = 50;
+  model.totalSamples = 100;
+  return { model, lookupFrame: model.nodes[lookup]!.frame, parseFrame: model.nodes[parse]!.frame };
+}
+
+const finding = (kind: Finding['kind'], fn: string, frame: number, share: number): Finding => ({ kind, function: fn, file: 'app.js', line: 1, share, evidence: 'JS evidence.', advice: 'a', frame });
+
+test('findings gain the measured categories of their function, and say when they are not confirmed', (t) => {
+  const { model, lookupFrame, parseFrame } = jsModel();
+  const b = new NativeProfileBuilder(1000);
+  // lookup: 40 samples building errors, 10 in its own code; parse: 50 in JSON, none in the string table.
+  for (let i = 0; i < 40; i++) b.add({ frames: [native('v8::internal::ErrorUtils::Construct'), js('lookup', 5), js('main', 1)], mainThread: true });
+  for (let i = 0; i < 10; i++) b.add({ frames: [js('lookup', 5), js('main', 1)], mainThread: true });
+  for (let i = 0; i < 50; i++) b.add({ frames: [native('v8::internal::JsonParser<unsigned char>::ParseJsonValue'), js('parse', 9), js('main', 1)], mainThread: true });
+  const profile = b.result();
+  const out = withNativeEvidence([finding('string-interning', 'parse', parseFrame, 0.5), finding('exception-control-flow', 'lookup', lookupFrame, 0.4)], model, profile, 'perf');
+
+  // The contradicted finding goes last, though its share is bigger.
+  t.deepEqual(out.map((f) => [f.function, f.native!.confirmed]), [['lookup', true], ['parse', false]]);
+  t.deepEqual(out[0]!.native!.function, { exceptions: 0.8, js: 0.2 });
+  t.is(out[0]!.native!.samples, 50);
+  t.is(out[0]!.native!.program.exceptions, 0.4);
+  t.regex(out[0]!.evidence, /^JS evidence\. Native frames \(perf\): of the 50 samples with lookup as the nearest JavaScript frame, 80% exceptions; of all 100 main-thread samples, 40% in exceptions\.$/);
+  t.regex(out[1]!.evidence, /Native frames \(perf\) do not confirm this: of the 50 samples with parse/);
+  // Frames now point into the native model, whose graph is drawn.
+  t.is(profile.model.frames[out[0]!.frame]!.name, 'lookup');
+});
+
+test('a function V8 inlined is measured with the caller it was compiled into', (t) => {
+  const { model, lookupFrame } = jsModel();
+  const b = new NativeProfileBuilder(1000);
+  // The CPU profile gives lookup half the samples; perf sees it in its own frame twice only.
+  for (let i = 0; i < 2; i++) b.add({ frames: [native('v8::internal::Isolate::Throw'), js('lookup', 5), js('main', 1)], mainThread: true });
+  for (let i = 0; i < 48; i++) b.add({ frames: [native('v8::internal::Isolate::Throw'), js('main', 1)], mainThread: true });
+  for (let i = 0; i < 50; i++) b.add({ frames: [js('main', 1)], mainThread: true });
+  const [out] = withNativeEvidence([finding('exception-control-flow', 'lookup', lookupFrame, 0.5)], model, b.result(), 'v8-tick-log');
+  t.is(out!.native!.inlinedInto, 'main');
+  t.is(out!.native!.samples, 100);
+  t.is(out!.native!.function.exceptions, 0.5);
+  t.regex(out!.evidence, /of the 100 samples with lookup or main \(which V8 inlined it into\) as the nearest JavaScript frame, 50% exceptions/);
+});
