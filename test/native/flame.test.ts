@@ -1,4 +1,5 @@
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkPerf } from '../../src/native/capture';
@@ -110,3 +111,42 @@ test('flame rejects bad options with a usage error', async (t) => {
     t.regex(r.stderr, /^preheat: /, args.join(' '));
   }
 });
+
+for (const capture of ['auto', 'prof']) {
+  test.serial(`a server run ended with Ctrl-C (SIGINT to the whole process group) still gets its report, exit 0 (--capture ${capture})`, async (t) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require(path.join(__dirname, '..', '..', '..', 'scripts', 'lib', 'load.js')) as {
+      fireLoad(o: { port: number; paths: string[]; count: number; concurrency: number }): Promise<unknown>;
+      catalogPaths(n?: number): string[];
+    };
+    const out = path.join(tempDir(), 'flame');
+    const server = fixture('services', 'catalog', 'server.js');
+    // Its own process group, as a terminal gives a foreground job.
+    const child = spawn(process.execPath, [cli, 'flame', '--native', '--capture', capture, '--out', out, '--', process.execPath, server], {
+      detached: true,
+      env: cleanEnv({ PORT: '0' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const m = /listening (\d+)/.exec(stdout);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on('exit', () => reject(new Error(`flame ended before the server listened: ${stderr}`)));
+    });
+    await load.fireLoad({ port, paths: load.catalogPaths(), count: 6000, concurrency: 8 });
+    process.kill(-child.pid!, 'SIGINT');
+    t.is(await exited, 0, stderr);
+    const native = readJson(path.join(out, 'native.json'));
+    t.true(native.mainSamples > 100, JSON.stringify(native.categories));
+    // The server's own code is in the graphs (which of its findings clear the 2% bar varies by run).
+    t.regex(fs.readFileSync(path.join(out, 'stacks.folded'), 'utf8'), /services\/catalog\/server\.js:\d+/);
+    t.true(Array.isArray(readJson(path.join(out, 'findings.json'))));
+    t.regex(stdout, /Where the main thread went/);
+  });
+}
