@@ -12,7 +12,7 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { fireLoad } = require('../lib/load');
-const { bootService, bootExternal, stopService, freePort, servicePaths, readPaths } = require('../lib/service');
+const { bootService, bootExternal, stopService, freePort, servicePaths, readPaths, httpStatus } = require('../lib/service');
 
 const args = process.argv.slice(2);
 const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
@@ -26,20 +26,26 @@ if (external && !opt('--paths')) {
   console.error('warmup: --external needs --paths FILE: there is no request mix to guess for a service we do not know');
   process.exit(2);
 }
-const paths = external ? readPaths(opt('--paths')) : servicePaths(serviceName);
+const paths = (() => {
+  try {
+    return external ? readPaths(opt('--paths')) : servicePaths(serviceName);
+  } catch (error) {
+    console.error(`warmup: ${error.message}`);
+    process.exit(2);
+  }
+})();
 // bootExternal first finds a free port for the app, so boot() is awaited for either kind.
 const boot = (env, withAgent) => (external ? bootExternal(external, { cwd, env, withAgent }) : bootService(serviceName, { env, withAgent }));
 const stop = stopService;
 
 const sinceMs = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
-const status = (port, p) => new Promise((resolve) => http.get({ host: '127.0.0.1', port, path: p }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', () => resolve(0)));
 
 /** Polls /ready until 200; `first` is the first status it answered with (503 while warming). */
 async function waitReady(port, timeoutMs = 20000) {
   const end = Date.now() + timeoutMs;
   let first = 0;
   while (Date.now() < end) {
-    const code = await status(port, '/ready');
+    const code = await httpStatus(port, '/ready');
     if (!first) first = code; // 0 is no answer yet, not a status
     if (code === 200) return { ok: true, first };
     await new Promise((r) => setTimeout(r, 5));

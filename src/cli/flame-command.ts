@@ -5,13 +5,13 @@ import { parseArgs } from 'node:util';
 import { ErrorCodes, PreheatError } from '../errors';
 import { captureNative, checkPerf, isNodeCommand, type CaptureMethod } from '../native/capture';
 import type { NativeProfile } from '../native/native-model';
-import { nativeSummary } from '../native/native-summary';
 import { loadInputs } from '../profile/load-inputs';
 import { emptyModel, type StackModel } from '../profile/stack-model';
 import { writeReport } from '../report/write-report';
 import { runChild } from '../run-child';
 import type { Io } from './io';
-import { AGENT_ENTRY } from './record-command';
+import { recordingEnv } from './record-command';
+import { printReport } from './print-report';
 import { percent, textTable } from './table';
 import { usageError } from './usage-error';
 
@@ -53,17 +53,7 @@ export async function flameCommand(args: string[], io: Io): Promise<number> {
     const method = values.native ? chooseMethod(capture as 'auto' | CaptureMethod, command, workDir, io) : null;
     // V8 stops writing its tick log while a CPU profile runs, so with --prof the tick log is the only
     // sampler (its code-source-info gives the lines); otherwise the agent samples JavaScript.
-    const env: NodeJS.ProcessEnv =
-      method === 'prof'
-        ? { ...process.env }
-        : {
-            ...process.env,
-            PREHEAT_MODE: 'record',
-            PREHEAT_DIR: jsDir,
-            PREHEAT_WINDOW_MS: WHOLE_RUN_MS,
-            PREHEAT_PERIOD_MS: WHOLE_RUN_MS,
-            NODE_OPTIONS: [process.env.NODE_OPTIONS, `--require ${JSON.stringify(AGENT_ENTRY)}`].filter(Boolean).join(' '),
-          };
+    const env = method === 'prof' ? { ...process.env } : recordingEnv(jsDir, { PREHEAT_WINDOW_MS: WHOLE_RUN_MS, PREHEAT_PERIOD_MS: WHOLE_RUN_MS });
 
     let outcome: { code: number | null; signal: NodeJS.Signals | null };
     let native: NativeProfile | null = null;
@@ -102,17 +92,12 @@ export async function flameCommand(args: string[], io: Io): Promise<number> {
         ? `${native?.mainSamples ?? 0} samples from V8's tick log\n\n`
         : `${model.totalSamples} JavaScript samples${native ? `, ${native.mainSamples} native samples on the main thread (perf)` : ''}\n\n`,
     );
-    if (native) {
-      const summary = nativeSummary(native, source, (url, line) => `${url}:${line}`);
+    if (report.native) {
       io.out('Where the main thread went\n');
-      io.out(textTable([['share', 'samples', 'category'], ...summary.categories.map((c) => [percent(c.share), String(c.samples), c.label])], 2));
+      io.out(textTable([['share', 'samples', 'category'], ...report.native.categories.map((c) => [percent(c.share), String(c.samples), c.label])], 2));
       io.out('\n');
     }
-    io.out('Top functions by self time\n');
-    io.out(textTable([['self', 'total', 'function', 'where'], ...report.top.map((t) => [percent(t.self), percent(t.total), t.name, t.file ? `${t.file}:${t.line}` : '(native)'])], 2));
-    io.out(`\nFindings: ${report.findings.length === 0 ? 'none' : report.findings.length}\n`);
-    for (const f of report.findings) io.out(`  ${f.kind}  ${percent(f.share)}  ${f.function}${f.file ? ` ${f.file}:${f.line}` : ''}\n    ${f.evidence}\n    → ${f.advice}\n`);
-    io.out(`\nWrote ${Object.values(report.files).map((f) => path.relative(process.cwd(), f) || f).join(', ')}\n`);
+    printReport(report, io);
 
     // Ending the command with Ctrl-C or a TERM is how a server run ends: not a failure.
     if (outcome.signal === 'SIGINT' || outcome.signal === 'SIGTERM') return 0;

@@ -27,13 +27,7 @@ export async function recordCommand(args: string[], io: Io): Promise<number> {
   if (command.length === 0) throw usageError('record needs a command after `--`, e.g. preheat record -- node app.js');
 
   const dir = path.resolve(values.dir ?? process.env.PREHEAT_DIR ?? '.preheat');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PREHEAT_MODE: 'record',
-    PREHEAT_DIR: dir,
-    NODE_OPTIONS: [process.env.NODE_OPTIONS, `--require ${JSON.stringify(AGENT_ENTRY)}`].filter(Boolean).join(' '),
-  };
-  if (values.sampler) env.PREHEAT_SAMPLER = values.sampler;
+  const env = recordingEnv(dir, values.sampler ? { PREHEAT_SAMPLER: values.sampler } : {});
 
   const outcome = await run(command, env);
   const read = readProfile(path.join(dir, PROFILE_FILE));
@@ -55,6 +49,17 @@ export async function recordCommand(args: string[], io: Io): Promise<number> {
     process.kill(process.pid, outcome.signal);
   }
   return outcome.code ?? 1;
+}
+
+/** This process's environment with the agent preloaded in record mode into `dir`. */
+export function recordingEnv(dir: string, settings: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PREHEAT_MODE: 'record',
+    PREHEAT_DIR: dir,
+    ...settings,
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, `--require ${JSON.stringify(AGENT_ENTRY)}`].filter(Boolean).join(' '),
+  };
 }
 
 async function run(command: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

@@ -6,7 +6,7 @@ import { loadInputs } from '../profile/load-inputs';
 import { writeReport } from '../report/write-report';
 import type { Io } from './io';
 import { createProgress } from './progress';
-import { percent, textTable } from './table';
+import { printReport } from './print-report';
 import { usageError } from './usage-error';
 
 /** Inputs past this size get a progress bar. */
@@ -44,18 +44,7 @@ export async function reportCommand(args: string[], io: Io): Promise<number> {
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   io.out(`${inputs.length} input${inputs.length === 1 ? '' : 's'}, ${model.totalSamples} samples, reported in ${seconds} s\n\n`);
-  io.out('Top functions by self time\n');
-  io.out(
-    textTable(
-      [['self', 'total', 'function', 'where'], ...report.top.map((t) => [percent(t.self), percent(t.total), t.name, t.file ? `${t.file}:${t.line}` : '(native)'])],
-      2,
-    ),
-  );
-  io.out(`\nFindings: ${report.findings.length === 0 ? 'none' : report.findings.length}\n`);
-  for (const f of report.findings) {
-    io.out(`  ${f.kind}  ${percent(f.share)}  ${f.function}${f.file ? ` ${f.file}:${f.line}` : ''}\n    ${f.evidence}\n    → ${f.advice}\n`);
-  }
-  io.out(`\nWrote ${Object.values(report.files).map((f) => path.relative(process.cwd(), f) || f).join(', ')}\n`);
+  printReport(report, io);
   if (values.open) openInBrowser(report.files.html, io);
   return 0;
 }

@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../profile/store';
 import type { StackModel } from '../profile/stack-model';
 import type { NativeProfile } from '../native/native-model';
 import { withNativeEvidence } from '../native/native-evidence';
-import { nativeSummary } from '../native/native-summary';
+import { nativeSummary, type NativeSummary } from '../native/native-summary';
 import { renderFlamegraphHtml } from './flamegraph-html';
 import { toFolded } from './folded';
 import { toPprof } from './pprof';
@@ -34,6 +34,8 @@ export interface Report {
   files: { html: string; pprof: string; folded: string; findings: string; native?: string };
   findings: Finding[];
   top: TopFunction[];
+  /** With `native`: what native.json holds. */
+  native?: NativeSummary;
 }
 
 /** Every output of `preheat report`, rendered from the one stack model. */
@@ -67,11 +69,11 @@ export function writeReport(model: StackModel, options: ReportOptions): Report {
   stage('writing stacks.folded');
   writeFileAtomic(files.folded, toFolded(shown));
   writeFileAtomic(files.findings, JSON.stringify(findings.map(publicFinding), null, 2) + '\n');
-  if (native) {
-    files.native = path.join(options.out, 'native.json');
-    writeFileAtomic(files.native, JSON.stringify(nativeSummary(native.profile, native.source, (url, line) => displayFile(url, line)), null, 2) + '\n');
-  }
-  return { files, findings, top };
+  if (!native) return { files, findings, top };
+  const summary = nativeSummary(native.profile, native.source, displayFile);
+  files.native = path.join(options.out, 'native.json');
+  writeFileAtomic(files.native, JSON.stringify(summary, null, 2) + '\n');
+  return { files, findings, top, native: summary };
 }
 
 /** findings.json carries the documented fields only; `frame` is an index into this run's model. */
