@@ -1,9 +1,15 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 /** Runs a child with the terminal, passing SIGINT/SIGTERM on and resolving with how it ended. */
-export function runChild(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+export function runChild(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onSpawn: (child: ChildProcess) => void = () => {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: 'inherit', env });
+    onSpawn(child);
     const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
     const onInt = forward('SIGINT');
     const onTerm = forward('SIGTERM');

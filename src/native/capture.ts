@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { NativeProfileBuilder, type NativeProfile } from './native-model';
 import type { NativeSample } from './native-sample';
-import { PerfMap } from './perf-map';
+import { PerfMap, PerfMapTail } from './perf-map';
 import { PerfScriptParser } from './perf-script';
 import { TickLogParser } from './tick-log';
 
@@ -23,7 +23,7 @@ export type PerfCheck = { ok: true } | { ok: false; reason: string };
  */
 export function checkPerf(workDir: string): PerfCheck {
   const out = path.join(workDir, 'perf-check.data');
-  const r = spawnSync('perf', ['record', '-q', '-F', '99', '-g', '-o', out, '--', 'true'], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync('perf', ['record', '-q', '-k', 'mono', '-F', '99', '-g', '-o', out, '--', 'true'], { encoding: 'utf8', timeout: 20_000 });
   fs.rmSync(out, { force: true });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
@@ -88,14 +88,21 @@ export async function captureNative(run: CaptureRun): Promise<CaptureResult> {
     // frames then show as the interpreter's trampoline; hot code is compiled and named anyway.
     // --no-compact-code-space: perf maps do not follow code that V8 moves when it compacts.
     const { command, env } = withV8Flags(run, ['--perf-basic-prof', '--no-compact-code-space', ...v8Log]);
-    const outcome = await runChild('perf', ['record', '-q', '-F', String(run.frequency), '-g', '-o', data, '--', ...command], env);
+    // perf stamps samples with CLOCK_MONOTONIC (-k mono), the clock PerfMapTail stamps map lines with.
+    const tail = new PerfMapTail();
+    const record = ['record', '-q', '-k', 'mono', '-F', String(run.frequency), '-g', '-o', data, '--', ...command];
+    const outcome = await runChild('perf', record, env, (child) => child.pid !== undefined && tail.start(child.pid));
+    tail.stop();
     const maps = new Map<number, PerfMap | null>();
-    const jitName = (pid: number, address: number) => {
-      if (!maps.has(pid)) maps.set(pid, PerfMap.read(`/tmp/perf-${pid}.map`));
-      return maps.get(pid)?.lookup(address) ?? null;
+    const jitName = (pid: number, address: number, time: number) => {
+      if (!maps.has(pid)) maps.set(pid, tail.mapFor(pid));
+      return maps.get(pid)?.lookup(address, time) ?? null;
     };
     const parser = new PerfScriptParser(add, jitName);
-    await readLines(spawn('perf', ['script', '-i', data, '-F', 'comm,pid,tid,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] }).stdout, (l) => parser.line(l));
+    const script = spawn('perf', ['script', '-i', data, '--ns', '-F', 'comm,pid,tid,time,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // perf ran a moment ago, but a failure to start `perf script` must not be an unhandled 'error'.
+    script.on('error', (error) => notes.push(`perf script could not run: ${error.message}`));
+    await readLines(script.stdout, (l) => parser.line(l));
     parser.end();
     // The maps are ours (written by the processes we ran) and grow with every run: leave none.
     for (const pid of parser.pids) fs.rmSync(`/tmp/perf-${pid}.map`, { force: true });

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { parseJsSymbol, stripParameters, type NativeFrame, type NativeSample } from './native-sample';
 
-const HEADER = /^(\S.*?)\s+(\d+)\/(\d+)\s*$/;
+// `node  1972/1972  6334.712579304:` (the time with `-F time --ns`, CLOCK_MONOTONIC seconds).
+const HEADER = /^(\S.*?)\s+(\d+)\/(\d+)(?:\s+(\d+)\.(\d+):)?\s*$/;
 const FRAME = /^\s+([0-9a-f]+) (.*) \((.*)\)$/;
 
 /**
@@ -17,11 +18,15 @@ export class PerfScriptParser {
   readonly pids = new Set<number>();
 
   private pid = 0;
+  private time = Infinity;
 
-  /** `jitName` names an address in JIT code from the process's perf map (perf-map.ts), over perf's choice. */
+  /**
+   * `jitName` names an address in JIT code at a time (ns) from the process's perf map
+   * (perf-map.ts), over perf's choice.
+   */
   constructor(
     private readonly onSample: (sample: NativeSample) => void,
-    private readonly jitName: (pid: number, address: number) => string | null = () => null,
+    private readonly jitName: (pid: number, address: number, time: number) => string | null = () => null,
   ) {}
 
   line(text: string): void {
@@ -34,6 +39,7 @@ export class PerfScriptParser {
       this.flush();
       const pid = Number(header[2]);
       this.pid = pid;
+      this.time = header[4] === undefined ? Infinity : Number(header[4]) * 1e9 + Number(header[5]!.padEnd(9, '0').slice(0, 9));
       this.pids.add(pid);
       this.mainThread = pid === Number(header[3]);
       this.open = true;
@@ -42,7 +48,7 @@ export class PerfScriptParser {
     const m = FRAME.exec(text);
     if (!m || !this.open) return;
     const dso = m[3]!;
-    const jit = /\/perf-\d+\.map$/.test(dso) ? this.jitName(this.pid, parseInt(m[1]!, 16)) : null;
+    const jit = /\/perf-\d+\.map$/.test(dso) ? this.jitName(this.pid, parseInt(m[1]!, 16), this.time) : null;
     this.frames.push(perfFrame(jit ?? m[2]!, dso));
   }
 

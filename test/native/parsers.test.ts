@@ -1,7 +1,10 @@
 import test from 'ava';
 import type { NativeSample } from '../../src/native/native-sample';
 import { NativeProfileBuilder } from '../../src/native/native-model';
-import { PerfMap } from '../../src/native/perf-map';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PerfMap, PerfMapTail } from '../../src/native/perf-map';
+import { tempDir } from '../helpers/run';
 import { PerfScriptParser } from '../../src/native/perf-script';
 import { symbolTable } from '../../src/native/cpp-symbols';
 import { TickLogParser } from '../../src/native/tick-log';
@@ -135,4 +138,45 @@ test('perf maps name reused code addresses after the latest code written there',
   t.is(map.lookup(0x7f0000002050), 'JS:*steady /app/a.js:5:1');
   t.is(map.lookup(0x7f0000002080), null);
   t.is(map.lookup(0x10), null);
+});
+
+test('with write times, a sample takes the name written before it, not code written there later', (t) => {
+  // tally's code at 0x1000 from t=1s; at t=9s (exit) V8 collected it and wrote pathToFileURL there.
+  const text = ['1000 400 JS:*tally /app/a.js:5:1', '1000 80 JS:*pathToFileURL node:url:1017:1', ''].join('\n');
+  const map = new PerfMap(text, [1e9, 9e9]);
+  t.is(map.lookup(0x1010, 5e9), 'JS:*tally /app/a.js:5:1');
+  t.is(map.lookup(0x1010, 9.5e9), 'JS:*pathToFileURL node:url:1017:1');
+  t.is(map.lookup(0x1200, 9.5e9), 'JS:*tally /app/a.js:5:1');
+  // A sample in code written within the last poll: the earliest name there.
+  t.is(map.lookup(0x1010, 0.5e9), 'JS:*tally /app/a.js:5:1');
+});
+
+test('perf script headers with times give each JIT lookup its sample time', (t) => {
+  const seen: [number, number, number][] = [];
+  const parser = new PerfScriptParser(
+    () => {},
+    (pid, address, time) => {
+      seen.push([pid, address, time]);
+      return null;
+    },
+  );
+  for (const line of ['node 7/7 6334.712579304: ', '\t    7f20af7e6381 JS:*f /a.js:1:1 (/tmp/perf-7.map)', '']) parser.line(line);
+  t.deepEqual(seen, [[7, 0x7f20af7e6381, 6334712579304]]);
+});
+
+test('the perf-map tail stamps lines when they appear, whole lines only', async (t) => {
+  const dir = tempDir();
+  const file = path.join(dir, `perf-${process.pid}.map`);
+  fs.writeFileSync(file, '1000 400 JS:*old /a.js:1:1\n2000 40 JS:*half');
+  const tail = new PerfMapTail(dir);
+  tail.start(process.pid, 5);
+  await new Promise((r) => setTimeout(r, 60));
+  const between = Number(process.hrtime.bigint());
+  fs.appendFileSync(file, ' /a.js:2:1\n1000 80 JS:*new /a.js:3:1\n');
+  await new Promise((r) => setTimeout(r, 60));
+  tail.stop();
+  const map = tail.mapFor(process.pid)!;
+  t.is(map.lookup(0x1010, between), 'JS:*old /a.js:1:1');
+  t.is(map.lookup(0x1010, Number(process.hrtime.bigint())), 'JS:*new /a.js:3:1');
+  t.is(map.lookup(0x2010, Number(process.hrtime.bigint())), 'JS:*half /a.js:2:1');
 });
