@@ -25,6 +25,14 @@ export const Codes = {
   warmupSkipped: 'PREHEAT_W010',
   /** The readiness server could not listen. */
   readinessFailed: 'PREHEAT_W011',
+  /** Part of the warm-up cannot run here (V8 natives refused, the heap scan failed); the rest goes on. */
+  warmupDegraded: 'PREHEAT_W012',
+  /** Recorded requests that break the replay rules (method, path, body size) are not replayed. */
+  replaySkipped: 'PREHEAT_W013',
+  /** A previous warm-up from this directory never ended (its process died): this boot starts cold. */
+  warmupCrashed: 'PREHEAT_W014',
+  /** The app listens on PREHEAT_PORT: the readiness server gives the port up. */
+  portTaken: 'PREHEAT_W015',
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

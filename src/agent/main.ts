@@ -1,17 +1,22 @@
+import * as crypto from 'node:crypto';
+import type * as net from 'node:net';
 import * as path from 'node:path';
-import type { Server } from 'node:http';
 import { isMainThread } from 'node:worker_threads';
-import { startRequestCapture } from '../capture/request-capture';
+import { REPLAY_HEADER, startRequestCapture } from '../capture/request-capture';
 import type { Options } from '../config/options';
 import { resolveOptions } from '../config/resolve';
 import { Codes } from '../errors';
 import { createLogger, type Logger } from '../log';
 import type { WarmupProfile } from '../profile/schema';
 import { PROFILE_FILE, readProfile } from '../profile/store';
+import { isHttpServer, watchAppListen } from '../readiness/app-listen';
+import { startReadinessClock } from '../readiness/clock';
+import { gateAppServer } from '../readiness/gate';
 import { WarmupState, type Status } from '../readiness/state';
 import { selectSampler } from '../sampler/select';
 import { preheatVersion } from '../version';
 import { enableCompileCache } from '../warmup/compile-cache';
+import { findCrashedWarmup, retireMarkers } from '../warmup/crash-marker';
 import { installExitHooks } from './exit-hooks';
 import { Recorder, type RecorderStatus } from './recorder';
 
@@ -51,6 +56,7 @@ type Registry = { agent: Agent | null };
 export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, env: NodeJS.ProcessEnv = process.env): Agent | null {
   const g = globalThis as { [REGISTRY]?: Registry };
   let log: Logger = createLogger('warn');
+  let failState: WarmupState | null = null;
   try {
     if (g[REGISTRY]) {
       log.warn(Codes.loadedTwice, 'the agent is already running in this process; the second start does nothing');
@@ -69,21 +75,38 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
     const cache = enableCompileCache(path.join(options.dir, 'compile-cache'));
     if (cache) log.debug(`compile cache: ${cache}`);
 
-    const profile = options.mode === 'record' ? null : loadWarmupProfile(options, log);
+    const profile = options.mode === 'record' ? null : warmableProfile(options, log);
     const state = new WarmupState(options.onDeadline === 'ready');
-    const ownServers = new Set<Server>();
-    if (options.port !== null) {
-      ownServers.add(
-        lazy.readiness().startReadinessServer(
-          state,
-          options.host,
-          options.port,
-          (port) => log.debug(`readiness on http://${options.host}:${port}/ready`),
-          (error) => log.warn(Codes.readinessFailed, `the readiness server cannot listen on ${options.host}:${options.port} (${error.message})`),
-        ),
-      );
-    }
-    const stopWarmup = profile ? lazy.warmup().startWarmup(profile, options, state, log, (s) => ownServers.has(s)) : null;
+    failState = state;
+    // First, before anything else can fail: whatever happens next, readiness gets decided.
+    const clock = startReadinessClock(state, options);
+    void state.whenSettled().then(() => clock.stop());
+    const ownServers = new Set<net.Server>();
+    const readiness = options.port === null ? null : startReadiness(state, options, log);
+    if (readiness) ownServers.add(readiness);
+    const replayMarker = { header: REPLAY_HEADER, value: crypto.randomBytes(16).toString('hex') };
+    const warmup = profile ? lazy.warmup().prepareWarmup({ profile, options, state, log, marker: replayMarker }) : null;
+    let warmed: net.Server | null = null;
+    const stopWatching = watchAppListen({
+      isOwn: (s) => ownServers.has(s),
+      onListenStart: (port) => {
+        // The app asked for the readiness server's port: give it up before the app's bind fails.
+        if (readiness && port !== null && port === options.port) {
+          // Not bound yet (its address lookup is still pending): it would bind first and take the port.
+          if (!readiness.listening) readiness.once('listening', () => readiness.close());
+          readiness.close();
+          log.warn(Codes.portTaken, `the app listens on PREHEAT_PORT=${port}; the readiness server is off (give it a port of its own)`);
+        }
+      },
+      onListening: (server) => {
+        if (warmed || (warmup && !isHttpServer(server))) return;
+        warmed = server;
+        clock.listened();
+        if (options.gatePath && isHttpServer(server)) gateAppServer(server, options.gatePath, () => state.ready);
+        if (warmup && isHttpServer(server)) warmup.begin(server);
+        else state.set('ready', options.mode === 'record' ? 'record mode: nothing to warm' : 'no profile to warm from: started cold');
+      },
+    });
     if (profile) {
       const startedAt = new Date();
       void state.whenSettled().then(() => {
@@ -94,12 +117,11 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
         }
       });
     }
-    if (!profile) state.set('ready', options.mode === 'record' ? 'record mode: nothing to warm' : 'no profile to warm from: started cold');
 
     const recorder = options.mode === 'warm' ? null : startRecording(options, log, ownServers);
     // Replayed traffic is not production traffic: while warming, the recording waits for the end.
     // Without a warm-up it starts now, synchronously, to see the app's own start-up code.
-    if (recorder && state.settled) recorder.start();
+    if (recorder && !warmup) recorder.start();
     else if (recorder) void state.whenSettled().then(() => recorder.start());
 
     registry.agent = {
@@ -108,7 +130,9 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
       status: () => state.status(),
       ready: () => state.whenSettled(),
       stop: () => {
-        stopWarmup?.();
+        warmup?.stop();
+        clock.stop();
+        stopWatching();
         recorder?.stop();
         for (const s of ownServers) s.close();
       },
@@ -116,8 +140,39 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
     return registry.agent;
   } catch (error) {
     log.warn(Codes.internal, `the agent could not start (${(error as Error)?.message ?? String(error)}); the app runs without it`);
+    failState?.stop('the agent could not start');
     return null;
   }
+}
+
+/**
+ * The profile to warm from, unless a warm-up from this directory killed its process since the
+ * profile was written: then this boot starts cold (and records afresh), or a crash loop follows.
+ */
+function warmableProfile(options: Options, log: Logger): WarmupProfile | null {
+  const profile = loadWarmupProfile(options, log);
+  if (!profile) return null;
+  const recordedAt = Math.min(Date.parse(profile.updatedAt) || 0, Date.now());
+  const crashed = findCrashedWarmup(options.dir);
+  if (crashed && crashed.startedAt >= recordedAt) {
+    log.warn(
+      Codes.warmupCrashed,
+      `the warm-up of ${new Date(crashed.startedAt).toISOString()} (pid ${crashed.pid} on ${crashed.host}) never ended: its process died during it; starting cold and recording afresh`,
+    );
+    return null;
+  }
+  retireMarkers(options.dir, recordedAt);
+  return profile;
+}
+
+function startReadiness(state: WarmupState, options: Options, log: Logger): net.Server {
+  return lazy.readiness().startReadinessServer(
+    state,
+    options.host,
+    options.port!,
+    (port) => log.debug(`readiness on http://${options.host}:${port}/ready`),
+    (error) => log.warn(Codes.readinessFailed, `the readiness server cannot listen on ${options.host}:${options.port} (${error.message})`),
+  );
 }
 
 function loadWarmupProfile(options: Options, log: Logger): WarmupProfile | null {
@@ -129,7 +184,7 @@ function loadWarmupProfile(options: Options, log: Logger): WarmupProfile | null 
   return null;
 }
 
-function startRecording(options: Options, log: Logger, ownServers: Set<Server>) {
+function startRecording(options: Options, log: Logger, ownServers: Set<net.Server>) {
   const sampler = selectSampler(options.sampler, options.sampleIntervalMicros, log);
   if (!sampler) return null;
   const capture =

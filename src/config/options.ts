@@ -43,8 +43,10 @@ export interface Options {
   host: string;
   /** A path of the app's own (such as `/healthz`) that answers 503 until warm. Default unset. */
   gatePath: string | null;
-  /** Time from start after which readiness is decided anyway, in milliseconds. Default 10000. */
+  /** Time from the app's listen after which readiness is decided anyway, in milliseconds. Default 10000. */
   deadlineMs: number;
+  /** Time from the agent's start after which readiness is decided for an app that has not listened, in milliseconds. Default 120000. */
+  startLimitMs: number;
   /** At the deadline: `ready` (answer 200 anyway) or `fail` (stay 503). Default `ready`. */
   onDeadline: DeadlineAction;
   /** Replay requests in flight at once. Default 4. */
@@ -73,6 +75,7 @@ export const defaults: Readonly<Options> = Object.freeze({
   host: '127.0.0.1',
   gatePath: null,
   deadlineMs: 10_000,
+  startLimitMs: 120_000,
   onDeadline: 'ready',
   replayConcurrency: 4,
 });

@@ -61,6 +61,7 @@ const parsers: { [K in keyof Options]: Parser<Options[K]> } = {
   host,
   gatePath: urlPath,
   deadlineMs: integer(0, 3600_000, 'milliseconds'),
+  startLimitMs: integer(0, 24 * 3600_000, 'milliseconds'),
   onDeadline: oneOf('ready', 'fail'),
   replayConcurrency: integer(1, 256, 'requests'),
 };

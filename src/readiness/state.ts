@@ -1,5 +1,14 @@
-/** Where the warm-up stands. `/status` serves this object as JSON. */
-export type Phase = 'waiting-for-server' | 'replaying' | 'optimizing' | 'ready' | 'deadline' | 'failed';
+/**
+ * Where the warm-up stands. `/status` serves this object as JSON.
+ * - `waiting-for-server`: the app has not listened yet; `/ready` is 503 whatever the mode.
+ * - `indexing`: the heap scan that finds the hot functions (one atomic walk of the heap).
+ * - `replaying`, `optimizing`: the warm-up proper.
+ * - `ready`: warm, or nothing to warm.
+ * - `deadline`: time ran out; ready or not as PREHEAT_ON_DEADLINE says.
+ * - `stopped`: the warm-up could not go on (an error, natives refused, the app closed its server);
+ *   decided like the deadline, at once: a failure never pins `/ready` at 503.
+ */
+export type Phase = 'waiting-for-server' | 'indexing' | 'replaying' | 'optimizing' | 'ready' | 'deadline' | 'stopped';
 
 export interface Status {
   phase: Phase;
@@ -14,32 +23,67 @@ export interface Status {
   replayed: number;
   /** Replayed requests that failed (5xx, reset, timeout). */
   errors: number;
+  /** Recorded requests the replay rules refused (method, path, body size). */
+  skipped: number;
+  /** What the heap scan for the hot functions cost, in milliseconds; null until it ran. */
+  scanMs: number | null;
+  /** Milliseconds from the agent's start to the app's listen; null until it listens. */
+  listenedAfterMs: number | null;
   elapsedMs: number;
   /** Why the phase is what it is, in a sentence (a deadline, a missing profile…). */
   reason: string;
 }
 
-type Counters = Omit<Status, 'elapsedMs' | 'ready' | 'phase' | 'reason'>;
+type Counters = Pick<Status, 'hot' | 'optimized' | 'stale' | 'replayed' | 'errors' | 'skipped'>;
 
 /** The one mutable warm-up state of the agent; readiness is a function of it. */
 export class WarmupState {
   private readonly started = Date.now();
   private phase: Phase = 'waiting-for-server';
   private reason = 'waiting for the app to listen';
-  private readonly counters: Counters = { hot: 0, optimized: 0, stale: 0, replayed: 0, errors: 0 };
+  private readonly counters: Counters = { hot: 0, optimized: 0, stale: 0, replayed: 0, errors: 0, skipped: 0 };
+  private scanMs: number | null = null;
+  private listenedAt: number | null = null;
   private readonly waiters: ((ready: boolean) => void)[] = [];
 
+  constructor(private readonly deadlineIsReady: boolean) {}
+
   get ready(): boolean {
-    return this.phase === 'ready' || (this.phase === 'deadline' && this.deadlineIsReady);
+    return this.phase === 'ready' || ((this.phase === 'deadline' || this.phase === 'stopped') && this.deadlineIsReady);
   }
 
-  constructor(private readonly deadlineIsReady: boolean) {}
+  get settled(): boolean {
+    return this.phase === 'ready' || this.phase === 'deadline' || this.phase === 'stopped';
+  }
+
+  /** True once the app's server listens: before that `/ready` never says 200 (but a limit may decide). */
+  get listened(): boolean {
+    return this.listenedAt !== null;
+  }
 
   set(phase: Phase, reason: string): void {
     if (this.settled) return;
     this.phase = phase;
     this.reason = reason;
     if (this.settled) for (const w of this.waiters.splice(0)) w(this.ready);
+  }
+
+  /** Ends the warm-up early with the deadline's decision, saying what went wrong and what follows. */
+  stop(why: string): void {
+    this.set('stopped', `${why}; ${this.decision()}`);
+  }
+
+  /** Ends the warm-up at a time limit with the deadline's decision. */
+  expire(why: string): void {
+    this.set('deadline', `${why}; ${this.decision()}`);
+  }
+
+  markListened(): void {
+    this.listenedAt ??= Date.now();
+  }
+
+  setScanMs(ms: number): void {
+    this.scanMs = ms;
   }
 
   count(key: keyof Counters, by = 1): void {
@@ -50,16 +94,24 @@ export class WarmupState {
     this.counters[key] = value;
   }
 
-  get settled(): boolean {
-    return this.phase === 'ready' || this.phase === 'deadline' || this.phase === 'failed';
-  }
-
   /** Resolves once warm-up has ended: true when the instance reports ready. */
   whenSettled(): Promise<boolean> {
     return this.settled ? Promise.resolve(this.ready) : new Promise((resolve) => this.waiters.push(resolve));
   }
 
   status(): Status {
-    return { phase: this.phase, ready: this.ready, ...this.counters, elapsedMs: Date.now() - this.started, reason: this.reason };
+    return {
+      phase: this.phase,
+      ready: this.ready,
+      ...this.counters,
+      scanMs: this.scanMs,
+      listenedAfterMs: this.listenedAt === null ? null : this.listenedAt - this.started,
+      elapsedMs: Date.now() - this.started,
+      reason: this.reason,
+    };
+  }
+
+  private decision(): string {
+    return this.deadlineIsReady ? 'reporting ready anyway (PREHEAT_ON_DEADLINE=ready)' : 'staying not ready (PREHEAT_ON_DEADLINE=fail)';
   }
 }

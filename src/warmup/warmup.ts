@@ -1,15 +1,15 @@
-import * as dc from 'node:diagnostics_channel';
-import * as http from 'node:http';
+import type * as http from 'node:http';
+import * as https from 'node:https';
 import type { Options } from '../config/options';
 import { Codes } from '../errors';
 import type { Logger } from '../log';
 import type { HotFunction, WarmupProfile } from '../profile/schema';
-import { gateAppServer } from '../readiness/gate';
 import type { WarmupState } from '../readiness/state';
-import { indexFunctions } from './function-index';
+import { placeMarker, type Marker } from './crash-marker';
+import { indexFunctions, type FunctionIndex } from './function-index';
 import { Optimizer } from './optimizer';
-import { loopbackTarget, replay, replaySchedule } from './replay';
-import { createNatives } from './v8-natives';
+import { loopbackTarget, replay, replaySchedule, screenRequests, type Screened } from './replay';
+import { createNatives, type Natives } from './v8-natives';
 
 /** The hot set: functions worth a forced optimization (most self time first). */
 const MAX_HOT = 200;
@@ -29,74 +29,126 @@ const FEEDBACK_PASSES = 2;
  */
 const MIN_REPLAYED = 2000;
 
-const LISTEN_CHANNEL = 'tracing:net.server.listen:asyncEnd';
+export interface Warmup {
+  /** The app's HTTP(S) server listens: warm it. Called once; returns at once, the work runs after. */
+  begin(server: http.Server | https.Server): void;
+  /** Stops replaying and optimizing; the state is left to the caller. */
+  stop(): void;
+}
+
+export interface WarmupContext {
+  profile: WarmupProfile;
+  options: Options;
+  state: WarmupState;
+  log: Logger;
+  /** The header and this boot's secret value that mark replayed requests. */
+  marker: { header: string; value: string };
+}
 
 /**
- * Warm mode: once the app's first HTTP server listens, replays the recorded requests to it over
- * loopback while readiness says 503; between rounds, asks V8 to optimize the hot functions that
- * have feedback, until all are optimized (ready) or the deadline passes.
+ * Warm mode. Natives are switched on now, at the agent's start, before the app's code is optimized
+ * (v8-natives.ts says why). Once the app's server listens (`begin`), and after the app's own listen
+ * callback has run: finds the hot functions in the heap, replays the recorded requests to the
+ * server over loopback while readiness says 503, and between rounds asks V8 to optimize the hot
+ * functions that have feedback, until they are all optimized and the replay has run long enough.
+ * Every failure ends the warm-up through `state.stop`, which decides as the deadline would: the
+ * warm-up never pins readiness at 503.
  */
-export function startWarmup(profile: WarmupProfile, options: Options, state: WarmupState, log: Logger, isOwnServer: (s: http.Server) => boolean): () => void {
+export function prepareWarmup(ctx: WarmupContext): Warmup {
+  const { profile, options, state, log } = ctx;
   const hot = hotSet(profile.hotFunctions);
   state.setCount('hot', hot.length);
   let stopped = false;
-  let started = false;
-  // Made now, at the agent's start, before the app has optimized code (see v8-natives.ts).
-  const natives = createNatives();
-
-  const deadline = setTimeout(() => {
-    natives.close();
-    const s = state.status();
-    state.set(
-      'deadline',
-      `deadline of ${options.deadlineMs} ms passed with ${s.optimized} of ${s.hot} hot functions optimized; ` +
-        (options.onDeadline === 'ready' ? 'reporting ready anyway (PREHEAT_ON_DEADLINE=ready)' : 'staying not ready (PREHEAT_ON_DEADLINE=fail)'),
-    );
-  }, options.deadlineMs);
-  deadline.unref();
-
-  const onListen = (message: unknown) => {
-    const server = (message as { server?: unknown }).server;
-    if (started || stopped || !(server instanceof http.Server) || isOwnServer(server)) return;
-    started = true;
-    dc.unsubscribe(LISTEN_CHANNEL, onListen);
-    if (options.gatePath) gateAppServer(server, options.gatePath, () => state.ready);
-    run(server)
-      .catch((error: unknown) => {
-        log.warn(Codes.internal, `warm-up failed: ${(error as Error)?.message ?? String(error)}`);
-        state.set('failed', `warm-up failed: ${(error as Error)?.message}`);
-      })
-      .finally(() => natives.close())
-
+  let natives: (Natives & { close(): void }) | null = null;
+  try {
+    natives = createNatives();
+  } catch (error) {
+    // --disallow-code-generation-from-strings, or a V8 that refuses the flag: replay still warms.
+    log.warn(Codes.warmupDegraded, `V8 natives are unavailable (${message(error)}); warming by replay only`);
+  }
+  const closeNatives = () => natives?.close();
+  let inFlight = 0;
+  let crashMarker: Marker | null = null;
+  // A replayed request that ends the process (exit in its handler) leaves the marker: the next
+  // boot starts cold. Any other exit during the warm-up is not the warm-up's doing.
+  const onExit = () => {
+    if (inFlight === 0) crashMarker?.clear();
   };
-  dc.subscribe(LISTEN_CHANNEL, onListen);
 
-  const run = async (server: http.Server) => {
-    const target = loopbackTarget(server.address());
-    const requests = profile.requests ?? [];
-    if (!target) {
-      log.warn(Codes.warmupSkipped, 'the app listens on no loopback address; replay goes to loopback only, so it is skipped');
+  const run = async (server: http.Server | https.Server) => {
+    const target = loopbackTarget(server.address(), server instanceof https.Server);
+    if (!target) log.warn(Codes.warmupSkipped, 'the app listens on no loopback address; replay goes to loopback only, so it is skipped');
+    const screened = screenRequests(profile.requests ?? [], {
+      methods: options.replayMethods,
+      maxBodyBytes: options.maxBodyBytes,
+      maxRequests: options.maxRequests,
+    });
+    reportSkipped(screened, log);
+    state.setCount('skipped', Object.values(screened.skipped).reduce((a, b) => a + b, 0));
+    const schedule = target ? replaySchedule(screened.kept) : [];
+
+    // The listen that called begin() is still on the stack, and the app's own listen callback runs
+    // right after it: the heap scan (one atomic walk, seconds on a large heap) waits until both
+    // are done and the loop has answered what was waiting (a /live probe).
+    await yieldToLoop();
+    if (stopped || state.settled) return;
+    let index: FunctionIndex | null = null;
+    if (natives && hot.length) {
+      state.set('indexing', `finding ${hot.length} hot functions in the heap`);
+      try {
+        index = indexFunctions(hot, options.root, natives);
+        state.setScanMs(index.scanMs);
+        state.setCount('stale', index.stale.length);
+        log.debug(`function index: ${index.found.length} found, ${index.stale.length} stale, ${index.missing.length} not loaded (${index.scanMs} ms)`);
+      } catch (error) {
+        log.warn(Codes.warmupDegraded, `finding the hot functions failed (${message(error)}); warming by replay only`);
+      }
+      await yieldToLoop();
     }
-    const index = indexFunctions(hot, options.root, natives);
-    state.setCount('stale', index.stale.length);
-    log.debug(`function index: ${index.found.length} found, ${index.stale.length} stale, ${index.missing.length} not loaded (${index.scanMs} ms)`);
-    const optimizer = new Optimizer(index.found, natives);
-    const schedule = replaySchedule(requests);
-    state.set('replaying', `replaying ${requests.length} recorded requests`);
+    if (stopped || state.settled) return;
+    if (!index?.found.length && schedule.length === 0) {
+      state.set('ready', target ? 'nothing to warm: no hot function found and no request to replay' : 'nothing to warm on loopback and no hot function found');
+      return;
+    }
+
+    crashMarker = placeMarker(options.dir, options.deadlineMs);
+    process.on('exit', onExit);
+    try {
+      await warm(server, target, schedule, index, screened.kept.length);
+    } finally {
+      process.removeListener('exit', onExit);
+      crashMarker?.clear();
+    }
+  };
+
+  const warm = async (
+    server: http.Server | https.Server,
+    target: ReturnType<typeof loopbackTarget>,
+    schedule: ReturnType<typeof replaySchedule>,
+    index: FunctionIndex | null,
+    requestCount: number,
+  ) => {
+    const optimizer = natives && index?.found.length ? new Optimizer(index.found, natives) : null;
+    const appClosed = () => !server.listening;
+    state.set('replaying', `replaying ${requestCount} recorded requests`);
     let inRound = 0;
     for (let round = 0; ; round++) {
       if (stopped || state.settled) return;
-      if (target && schedule.length) {
+      if (appClosed()) return state.stop('the app closed its server during the warm-up');
+      if (schedule.length) {
         inRound = 0;
         const size = round === 0 ? schedule.length * FEEDBACK_PASSES : ROUND_REQUESTS;
-        await replay(schedule, target, {
+        await replay(schedule, target!, {
           concurrency: options.replayConcurrency,
-          timeoutMs: Math.min(2000, options.deadlineMs),
-          shouldStop: () => stopped || state.settled || inRound++ >= size,
+          timeoutMs: Math.min(2000, Math.max(100, options.deadlineMs)),
+          marker: ctx.marker,
+          shouldStop: () => stopped || state.settled || appClosed() || inRound++ >= size,
           onResult: (r) => state.count(r.ok ? 'replayed' : 'errors'),
+          inFlight: { add: (n) => (inFlight += n) },
         });
       }
       if (stopped || state.settled) return;
+      if (appClosed()) return state.stop('the app closed its server during the warm-up');
       const { replayed, errors } = state.status();
       if (errors >= 10 && errors > replayed) {
         // The replay exercises error paths (or nothing): warming those says nothing about the
@@ -104,35 +156,75 @@ export function startWarmup(profile: WarmupProfile, options: Options, state: War
         state.set('replaying', `replayed requests fail (${errors} failed, ${replayed} answered); waiting for the deadline`);
         return;
       }
+      const enough = schedule.length === 0 || replayed >= MIN_REPLAYED;
+      if (!optimizer) {
+        if (enough) return state.set('ready', `replayed ${replayed} requests (no forced optimization)`);
+        continue;
+      }
       let progress;
       try {
         progress = optimizer.step();
       } catch (error) {
         // A helper whose bytecode V8 flushed throws a SyntaxError: no more forced optimization.
-        state.set('ready', `replayed ${replayed} requests; forced optimization stopped (${(error as Error)?.message})`);
-        return;
+        return state.set('ready', `replayed ${replayed} requests; forced optimization stopped (${message(error)})`);
       }
       state.setCount('optimized', progress.optimized);
-      state.set('optimizing', `${progress.optimized} of ${index.found.length} found hot functions optimized`);
+      state.set('optimizing', `${progress.optimized} of ${index!.found.length} found hot functions optimized`);
       log.debug(`optimizer: ${JSON.stringify(progress.tiers)}`);
       // Beyond the hot set, a service's code (its framework, Node's http) tiers up with traffic
       // only: ready once the hot set is settled and the replay has run long enough for the rest.
-      const enough = !target || schedule.length === 0 || replayed >= MIN_REPLAYED;
       if (progress.pending === 0 && enough) {
-        state.set('ready', `${progress.optimized} of ${hot.length} hot functions optimized (${index.stale.length} stale, ${index.missing.length} not loaded, ${progress.givenUp} not optimizable)`);
-        return;
+        return state.set(
+          'ready',
+          `${progress.optimized} of ${index!.found.length + index!.stale.length + index!.missing.length} hot functions optimized (${index!.stale.length} stale, ${index!.missing.length} not loaded, ${progress.givenUp} not optimizable)`,
+        );
       }
       // Without requests to replay, the app's own traffic has to run the code: wait a little.
-      if (!target || schedule.length === 0) await new Promise((r) => setTimeout(r, 100).unref());
+      if (schedule.length === 0) await new Promise((r) => setTimeout(r, 100).unref());
     }
   };
 
-  return () => {
-    stopped = true;
-    natives.close();
-    clearTimeout(deadline);
-    dc.unsubscribe(LISTEN_CHANNEL, onListen);
+  let begun = false;
+  return {
+    begin(server) {
+      if (begun || stopped) return;
+      begun = true;
+      run(server)
+        .catch((error: unknown) => {
+          log.warn(Codes.internal, `warm-up failed: ${message(error)}`);
+          state.stop(`warm-up failed: ${message(error)}`);
+        })
+        .finally(closeNatives)
+        .catch(() => {
+          // Closing natives cannot fail the app either.
+        });
+    },
+    stop() {
+      stopped = true;
+      closeNatives();
+    },
   };
+}
+
+function reportSkipped(screened: Screened, log: Logger): void {
+  const { method, path, body, beyondLimit } = screened.skipped;
+  const parts = [
+    method && `${method} with a method outside PREHEAT_REPLAY_METHODS`,
+    path && `${path} whose target is not an origin-form path`,
+    body && `${body} with a body over PREHEAT_MAX_BODY_BYTES`,
+    beyondLimit && `${beyondLimit} beyond PREHEAT_MAX_REQUESTS`,
+  ].filter(Boolean);
+  if (parts.length) log.warn(Codes.replaySkipped, `the profile's requests break the replay rules and are not replayed: ${parts.join(', ')}`);
+}
+
+/** Lets the current turn finish (the app's listen callback) and the loop answer what is waiting. */
+async function yieldToLoop(): Promise<void> {
+  await new Promise<void>((r) => setImmediate(r));
+  await new Promise<void>((r) => setTimeout(r, 1).unref());
+}
+
+function message(error: unknown): string {
+  return String((error as Error)?.message ?? error).split('\n')[0]!;
 }
 
 function hotSet(functions: HotFunction[]): HotFunction[] {

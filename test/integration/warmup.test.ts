@@ -74,7 +74,8 @@ test('warm mode: /ready is 503 while warming and 200 once the hot set is optimiz
   t.true(status.replayed > 0);
   t.is(status.errors, 0);
   t.is(status.stale, 0);
-  t.deepEqual(Object.keys(status).sort(), ['elapsedMs', 'errors', 'hot', 'optimized', 'phase', 'ready', 'reason', 'replayed', 'stale']);
+  t.deepEqual(Object.keys(status).sort(), ['elapsedMs', 'errors', 'hot', 'listenedAfterMs', 'optimized', 'phase', 'ready', 'reason', 'replayed', 'scanMs', 'skipped', 'stale']);
+  t.true(typeof status.scanMs === 'number' && status.scanMs >= 0, 'the heap scan says what it cost');
   t.is(s.stderr(), '');
 });
 

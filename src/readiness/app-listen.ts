@@ -1,0 +1,54 @@
+import * as dc from 'node:diagnostics_channel';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+
+/**
+ * Node publishes every `server.listen()` on this tracing channel (Node 20 and later): `asyncStart`
+ * before the bind, with the options the app passed; `asyncEnd` once it listens, just before the
+ * app's own 'listening' listeners run.
+ */
+const LISTEN_START = 'tracing:net.server.listen:asyncStart';
+const LISTEN_END = 'tracing:net.server.listen:asyncEnd';
+
+export interface AppListenHandlers {
+  /** Servers of preheat's own (the readiness server): never the app's. */
+  isOwn(server: net.Server): boolean;
+  /** Before the app's server binds, with the TCP port it asked for (null for pipes, handles, fds). */
+  onListenStart?(port: number | null, server: net.Server): void;
+  /** An app server listens. Runs inside Node's listen path: handlers must be quick and never throw. */
+  onListening(server: net.Server): void;
+}
+
+/** Watches the app's servers start listening. Returns the function that stops watching. */
+export function watchAppListen(handlers: AppListenHandlers): () => void {
+  const onStart = (message: unknown) => {
+    try {
+      const { server, options } = message as { server?: unknown; options?: { port?: unknown } };
+      if (!(server instanceof net.Server) || handlers.isOwn(server)) return;
+      const port = Number(options?.port);
+      handlers.onListenStart?.(Number.isInteger(port) && port > 0 ? port : null, server);
+    } catch {
+      // The app's listen goes on whatever preheat thinks of it.
+    }
+  };
+  const onEnd = (message: unknown) => {
+    try {
+      const { server } = message as { server?: unknown };
+      if (server instanceof net.Server && !handlers.isOwn(server)) handlers.onListening(server);
+    } catch {
+      // Same: never into the app's listen path.
+    }
+  };
+  dc.subscribe(LISTEN_START, onStart);
+  dc.subscribe(LISTEN_END, onEnd);
+  return () => {
+    dc.unsubscribe(LISTEN_START, onStart);
+    dc.unsubscribe(LISTEN_END, onEnd);
+  };
+}
+
+/** A server preheat can replay HTTP requests to: plain HTTP or HTTPS (HTTP/2 is not replayed). */
+export function isHttpServer(server: net.Server): server is http.Server | https.Server {
+  return server instanceof http.Server || server instanceof https.Server;
+}
