@@ -117,8 +117,8 @@ function checkShape(d: Record<string, unknown>): string | null {
         isObject(r) &&
         typeof r.method === 'string' &&
         /^[A-Z]+$/.test(r.method) &&
+        // Whether the target may be sent is the replay's rule (warmup/replay.ts), checked per request.
         typeof r.url === 'string' &&
-        r.url.startsWith('/') &&
         isObject(r.headers) &&
         Object.values(r.headers).every((v) => typeof v === 'string') &&
         (r.body === undefined || typeof r.body === 'string') &&

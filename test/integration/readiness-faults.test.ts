@@ -1,0 +1,225 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import type { RecordedRequest } from '../../src/profile/schema';
+import { agent, cleanEnv, fixture, tempDir, warnings } from '../helpers/run';
+import { bootService, freePort, get, pollStatus } from '../helpers/service';
+
+// The agent is a guest: whatever goes wrong inside the warm-up, readiness gets decided, and the
+// app's process lives and ends as it would without preheat. Each case here broke on 370318e.
+
+const guest = fixture('services', 'guest', 'server.js');
+/** The warm-up's own deadline out of the way: on a loaded machine the replay is slow, and these tests are about how it ends. */
+const patient = { PREHEAT_DEADLINE_MS: '120000' };
+
+/** A profile for the guest service: its hot `work` function and the given requests. */
+function guestProfile(requests: Partial<RecordedRequest>[], dir = tempDir()): string {
+  const now = new Date().toISOString();
+  const profile = {
+    schemaVersion: 1,
+    tool: 'preheat',
+    preheatVersion: 'test',
+    node: process.versions.node,
+    v8: process.versions.v8,
+    appRoot: path.dirname(guest),
+    generation: 1,
+    createdAt: now,
+    updatedAt: now,
+    sampleIntervalMicros: 1000,
+    samples: { busy: 100, gc: 0, program: 0, native: 0 },
+    hotFunctions: [{ name: 'work', file: 'server.js', line: 12, column: 14, sourceHash: null, selfSamples: 90, totalSamples: 90, share: 0.9, totalShare: 0.9 }],
+    requests: requests.map((r) => ({ method: 'GET', url: '/', headers: {}, count: 1, ...r })),
+  };
+  fs.writeFileSync(path.join(dir, 'profile.json'), JSON.stringify(profile));
+  return dir;
+}
+
+/** Starts the guest under the agent without waiting for anything; collects its output. */
+function startGuest(env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
+  const child = spawn(process.execPath, [...nodeArgs, '--require', agent, guest], {
+    cwd: path.dirname(guest),
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // A hang is a failure, not a stuck test run.
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal });
+    }),
+  );
+  return { child, exited, stdout: () => stdout, stderr: () => stderr };
+}
+
+test('a recorded path Node refuses to send is skipped with one warning, and the warm-up still ends ready', async (t) => {
+  const dir = guestProfile([{ url: '/a b' }, { url: '/x\r\nInjected: 1' }, { url: '/ok' }]);
+  const port = await freePort();
+  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), ...patient });
+  const status = await pollStatus(port, (x) => x.ready || x.phase === 'failed', 30_000);
+  await s.stop();
+  t.is(status.phase, 'ready', status.reason);
+  t.true(status.replayed > 0);
+  t.is(status.skipped, 2);
+  t.deepEqual(
+    warnings(s.stderr()).map((l) => l.replace(/:.*\[/, ' [')),
+    ['preheat [PREHEAT_W013]'],
+    s.stderr(),
+  );
+});
+
+test('with code generation from strings disallowed, the warm-up replays without natives and ends ready', async (t) => {
+  const dir = guestProfile([{ url: '/ok' }]);
+  const port = await freePort();
+  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), ...patient }, ['--disallow-code-generation-from-strings']);
+  const status = await pollStatus(port, (x) => x.ready, 30_000);
+  const ready = await get(port, '/ready');
+  await s.stop();
+  t.is(ready.status, 200);
+  t.is(status.phase, 'ready', status.reason);
+  t.true(status.replayed > 0);
+  t.regex(s.stderr(), /^preheat: V8 natives are unavailable .*warming by replay only \[PREHEAT_W012\]$/m);
+});
+
+test('/ready never says 200 before the app listens, however short the deadline', async (t) => {
+  const dir = guestProfile([{ url: '/ok' }]);
+  const port = await freePort();
+  const appPort = await freePort();
+  const g = startGuest({ PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PREHEAT_DEADLINE_MS: '200', GUEST_BOOT_MS: '2500', GUEST_PORT: String(appPort) });
+  let firstReady: { appAccepts: boolean; listenedAfterMs: number | null } | null = null;
+  let answered503 = 0;
+  while (!firstReady) {
+    const r = await get(port, '/ready').catch(() => null);
+    if (r?.status === 503) answered503++;
+    if (r?.status === 200) {
+      const appAccepts = await new Promise<boolean>((resolve) => {
+        const c = net.connect(appPort, '127.0.0.1', () => (c.end(), resolve(true)));
+        c.on('error', () => resolve(false));
+      });
+      const status = JSON.parse((await get(port, '/status')).body);
+      firstReady = { appAccepts, listenedAfterMs: status.listenedAfterMs };
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  g.child.kill('SIGTERM');
+  await g.exited;
+  t.true(answered503 > 0, 'asked while the app was still booting');
+  t.true(firstReady.appAccepts, 'when /ready first said 200, the app accepted connections');
+  t.true(typeof firstReady.listenedAfterMs === 'number');
+});
+
+test('an app that never listens gets its readiness decided by the start limit', async (t) => {
+  const port = await freePort();
+  const g = startGuest({ PREHEAT_MODE: 'warm', PREHEAT_DIR: guestProfile([{ url: '/ok' }]), PREHEAT_PORT: String(port), PREHEAT_START_LIMIT_MS: '1000', GUEST_NEVER_LISTEN: '1' });
+  const status = await pollStatus(port, (x) => x.phase === 'deadline', 30_000);
+  const ready = await get(port, '/ready');
+  g.child.kill('SIGTERM');
+  await g.exited;
+  t.is(ready.status, 200);
+  t.regex(status.reason, /did not listen within 1000 ms/);
+  t.is(g.stderr(), '');
+});
+
+test("the heap scan runs after the app's listen callback, and /status says what it cost", async (t) => {
+  const port = await freePort();
+  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: guestProfile([{ url: '/ok' }]), PREHEAT_PORT: String(port), PREHEAT_LOG_LEVEL: 'debug', ...patient });
+  const status = await pollStatus(port, (x) => x.ready, 30_000);
+  await s.stop();
+  const lines = s.stderr().split('\n');
+  const callback = lines.indexOf('app: listen callback');
+  const scan = lines.findIndex((l) => l.startsWith('preheat: function index:'));
+  t.true(callback >= 0 && scan >= 0, s.stderr());
+  t.true(callback < scan, s.stderr());
+  t.is(typeof status.scanMs, 'number');
+});
+
+test('replay sends only what the rules allow, whatever the profile holds', async (t) => {
+  const dir = guestProfile([
+    { url: '/ok', headers: { accept: 'text/html', authorization: 'Bearer SECRET', cookie: 'sid=SECRET', host: 'evil.example', 'content-length': '999', 'x-api-key': 'SECRET' } },
+    { method: 'DELETE', url: '/delete-everything' },
+    { method: 'POST', url: '/post', body: 'x', headers: { 'content-type': 'text/plain' } },
+    { url: 'http://evil.example/absolute' },
+    { url: '//evil.example/protocol-relative' },
+  ]);
+  const port = await freePort();
+  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), GUEST_LOG_REQUESTS: '1', ...patient });
+  const status = await pollStatus(port, (x) => x.ready, 30_000);
+  await s.stop();
+  const seen = s
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('request '))
+    .map((l) => JSON.parse(l.slice(8)) as { method: string; url: string; headers: Record<string, string | undefined> });
+  t.true(seen.length > 0, s.stderr().slice(0, 2000));
+  t.deepEqual([...new Set(seen.map((r) => `${r.method} ${r.url}`))], ['GET /ok']);
+  for (const r of seen) {
+    t.is(r.headers.authorization, undefined);
+    t.is(r.headers.cookie, undefined);
+    t.is(r.headers['x-api-key'], undefined);
+    t.regex(r.headers.host!, /^127\.0\.0\.1:\d+$/);
+    t.is(r.headers.accept, 'text/html');
+    // The marker carries a secret of this boot, not a value anyone could guess.
+    t.regex(r.headers['x-preheat-replay']!, /^[0-9a-f]{32}$/);
+  }
+  t.is(status.skipped, 4);
+});
+
+test('a warm-up that killed its process is not repeated: the next boot starts cold, once warned', async (t) => {
+  const dir = guestProfile([{ url: '/ok' }, { url: '/boom' }]);
+  const port = await freePort();
+  const first = startGuest({ PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), ...patient });
+  const firstEnd = await first.exited;
+  t.is(firstEnd.code, 7, 'the replayed /boom ended the first boot');
+  const second = await bootService(guest, { PREHEAT_MODE: 'auto', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), ...patient });
+  const status = await pollStatus(port, (x) => x.ready, 30_000);
+  const alive = await get(second.port, '/ok');
+  const end = await second.stop();
+  t.is(alive.status, 200);
+  t.is(status.replayed, 0);
+  t.regex(status.reason, /no profile to warm from|started cold/);
+  t.is(end.signal, 'SIGTERM');
+  const w = warnings(second.stderr());
+  t.is(w.length, 1, second.stderr());
+  t.regex(w[0]!, /never ended: its process died during it; starting cold and recording afresh \[PREHEAT_W014\]/);
+});
+
+test('a warm-up that ended normally leaves no marker behind: the next boot warms again', async (t) => {
+  const dir = guestProfile([{ url: '/ok' }]);
+  for (let boot = 0; boot < 2; boot++) {
+    const port = await freePort();
+    const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), ...patient });
+    const status = await pollStatus(port, (x) => x.ready, 30_000);
+    await s.stop();
+    t.true(status.replayed > 0, `boot ${boot}: ${status.reason}`);
+    t.is(warnings(s.stderr()).length, 0, s.stderr());
+  }
+  t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('warming-')), []);
+});
+
+test('replay never keeps alive a server the app closed: the app exits on its own', async (t) => {
+  const dir = guestProfile([{ url: '/ok' }]);
+  const g = startGuest({ PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(await freePort()), PREHEAT_DEADLINE_MS: '600000', GUEST_CLOSE_AFTER_MS: '300' });
+  const end = await g.exited;
+  t.is(end.signal, null, 'not killed by the test: it ended by itself');
+  t.is(end.code, 0);
+  t.regex(g.stdout(), /closed/);
+});
+
+test('PREHEAT_PORT equal to the app port: the app listens, the readiness server steps aside with one warning', async (t) => {
+  const port = await freePort();
+  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: guestProfile([{ url: '/ok' }]), PREHEAT_PORT: String(port), GUEST_PORT: String(port) });
+  const answer = await get(port, '/ok');
+  await new Promise((r) => setTimeout(r, 300));
+  const end = await s.stop();
+  t.is(s.port, port);
+  t.is(answer.status, 200);
+  t.regex(answer.body, /^-?\d+$/, 'the app answered, not the readiness server');
+  t.is(end.signal, 'SIGTERM');
+  t.deepEqual(warnings(s.stderr()).map((l) => /\[(PREHEAT_W\d+)\]/.exec(l)?.[1]), ['PREHEAT_W015'], s.stderr());
+});
