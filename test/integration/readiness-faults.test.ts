@@ -1,5 +1,5 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -222,4 +222,24 @@ test('PREHEAT_PORT equal to the app port: the app listens, the readiness server 
   t.regex(answer.body, /^-?\d+$/, 'the app answered, not the readiness server');
   t.is(end.signal, 'SIGTERM');
   t.deepEqual(warnings(s.stderr()).map((l) => /\[(PREHEAT_W\d+)\]/.exec(l)?.[1]), ['PREHEAT_W015'], s.stderr());
+});
+
+test('an HTTPS server is warmed over loopback TLS like an HTTP one', async (t) => {
+  const certs = tempDir();
+  const key = path.join(certs, 'key.pem');
+  const cert = path.join(certs, 'cert.pem');
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  } catch {
+    // Debian ships openssl with Node's own build dependencies; say so rather than pass quietly.
+    return t.fail('openssl is needed to make a test certificate');
+  }
+  const port = await freePort();
+  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: guestProfile([{ url: '/ok' }]), PREHEAT_PORT: String(port), GUEST_TLS_KEY: key, GUEST_TLS_CERT: cert, GUEST_LOG_REQUESTS: '1', ...patient });
+  const status = await pollStatus(port, (x) => x.ready, 60_000);
+  await s.stop();
+  t.is(status.phase, 'ready', status.reason);
+  t.true(status.replayed > 0);
+  t.is(status.errors, 0);
+  t.regex(s.stderr(), /^request \{"method":"GET","url":"\/ok"/m);
 });
