@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import type { Server } from 'node:http';
 import { isMainThread } from 'node:worker_threads';
 import { startRequestCapture } from '../capture/request-capture';
+import { createReplayMarker } from '../capture/replay-marker';
 import type { Options } from '../config/options';
 import { resolveOptions } from '../config/resolve';
 import { Codes } from '../errors';
@@ -139,6 +140,7 @@ function startRecording(options: Options, log: Logger, ownServers: Set<Server>) 
           maxRequests: options.maxRequests,
           maxBodyBytes: options.maxBodyBytes,
           ignoreServer: (s) => ownServers.has(s),
+          marker: createReplayMarker(),
         })
       : null;
   const recorder = new Recorder(
