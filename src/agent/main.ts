@@ -1,8 +1,8 @@
-import * as crypto from 'node:crypto';
 import type * as net from 'node:net';
 import * as path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import { REPLAY_HEADER, startRequestCapture } from '../capture/request-capture';
+import { startRequestCapture } from '../capture/request-capture';
+import { createReplayMarker, type ReplayMarker } from '../capture/replay-marker';
 import type { Options } from '../config/options';
 import { resolveOptions } from '../config/resolve';
 import { Codes } from '../errors';
@@ -84,7 +84,8 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
     const ownServers = new Set<net.Server>();
     const readiness = options.port === null ? null : startReadiness(state, options, log);
     if (readiness) ownServers.add(readiness);
-    const replayMarker = { header: REPLAY_HEADER, value: crypto.randomBytes(16).toString('hex') };
+    // One secret per boot: the replay sends it, the capture skips exactly the requests that carry it.
+    const replayMarker = createReplayMarker();
     const warmup = profile ? lazy.warmup().prepareWarmup({ profile, options, state, log, marker: replayMarker }) : null;
     let warmed: net.Server | null = null;
     const stopWatching = watchAppListen({
@@ -118,7 +119,7 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
       });
     }
 
-    const recorder = options.mode === 'warm' ? null : startRecording(options, log, ownServers);
+    const recorder = options.mode === 'warm' ? null : startRecording(options, log, ownServers, replayMarker);
     // Replayed traffic is not production traffic: while warming, the recording waits for the end.
     // Without a warm-up it starts now, synchronously, to see the app's own start-up code.
     if (recorder && !warmup) recorder.start();
@@ -184,7 +185,7 @@ function loadWarmupProfile(options: Options, log: Logger): WarmupProfile | null 
   return null;
 }
 
-function startRecording(options: Options, log: Logger, ownServers: Set<net.Server>) {
+function startRecording(options: Options, log: Logger, ownServers: Set<net.Server>, marker: ReplayMarker) {
   const sampler = selectSampler(options.sampler, options.sampleIntervalMicros, log);
   if (!sampler) return null;
   const capture =
@@ -194,6 +195,7 @@ function startRecording(options: Options, log: Logger, ownServers: Set<net.Serve
           maxRequests: options.maxRequests,
           maxBodyBytes: options.maxBodyBytes,
           ignoreServer: (s) => ownServers.has(s),
+          marker,
         })
       : null;
   const recorder = new Recorder(

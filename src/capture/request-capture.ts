@@ -1,10 +1,11 @@
 import * as dc from 'node:diagnostics_channel';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { keptHeaders, redactBody, redactUrl } from './redact';
+import type { ReplayMarker } from './replay-marker';
 import { RequestSample } from './request-sample';
 
-/** Requests preheat sends itself (warm-up replay) carry this header and are never recorded. */
-export const REPLAY_HEADER = 'x-preheat-replay';
+/** Requests preheat sends itself (warm-up replay) carry this header, with the boot's secret value. */
+export { REPLAY_HEADER } from './replay-marker';
 
 export interface CaptureOptions {
   methods: string[];
@@ -12,6 +13,8 @@ export interface CaptureOptions {
   maxBodyBytes: number;
   /** Servers of preheat's own (the readiness server), whose requests are not the app's. */
   ignoreServer?: (server: Server) => boolean;
+  /** This boot's marker: requests with its value are the warm-up's own and are not recorded; any other value is. */
+  marker: ReplayMarker;
 }
 
 /**
@@ -19,6 +22,12 @@ export interface CaptureOptions {
  * http, express, fastify and koa are all seen without patching any of them. Bodies are observed
  * as the app reads them (a wrapper on that request's `emit`), never read by preheat itself: adding
  * a 'data' listener would switch the stream to flowing mode and could take data from the app.
+ *
+ * A request enters the sample only once its response has finished, below 500. A request that
+ * ends the process (process.exit() or a fatal error in its handler) never finishes: it is not in
+ * the profile written at exit, so the next boot does not replay it into the same death. Nor is a
+ * request still in flight at exit, nor one answered 5xx (a failing path is not worth warming and
+ * may be the one that crashes).
  */
 export interface RequestCapture {
   sample: RequestSample;
@@ -34,19 +43,30 @@ export function startRequestCapture(options: CaptureOptions): RequestCapture {
   const allowed = new Set(options.methods);
   const onStart = (message: unknown) => {
     try {
-      const { request, server } = message as { request: IncomingMessage; server: Server };
-      if (!allowed.has(request.method ?? '') || request.headers[REPLAY_HEADER] !== undefined) return;
+      const { request, response, server } = message as { request: IncomingMessage; response: ServerResponse; server: Server };
+      if (!allowed.has(request.method ?? '') || options.marker.isReplay(request.headers)) return;
       if (options.ignoreServer?.(server)) return;
       const url = request.url ?? '/';
       if (!url.startsWith('/')) return; // proxy-style absolute URLs are not the app's routes
       const base = { method: request.method!, url: redactUrl(url), headers: keptHeaders(request.headers) };
       const length = Number(request.headers['content-length'] ?? 0);
       const hasBody = length > 0 || request.headers['transfer-encoding'] !== undefined;
-      if (!hasBody) return sample.add(base);
+      if (!hasBody) return whenAnswered(response, () => sample.add(base));
       if (length > options.maxBodyBytes) return; // too big to keep: replaying it without the body would be another request
-      observeBody(request, options.maxBodyBytes, (body) => {
-        const safe = body === null ? null : redactBody(body, base.headers['content-type']);
-        if (safe !== null) sample.add({ ...base, body: safe });
+      // Recorded when both have happened, in either order: the body was read to its end (by the
+      // app, or by Node discarding what the app left) and the response finished below 500.
+      let body: string | null | undefined; // undefined: not read to its end yet; null: not storable
+      let answered = false;
+      const both = () => {
+        if (answered && typeof body === 'string') sample.add({ ...base, body });
+      };
+      observeBody(request, options.maxBodyBytes, (raw) => {
+        body = raw === null ? null : redactBody(raw, base.headers['content-type']);
+        both();
+      });
+      whenAnswered(response, () => {
+        answered = true;
+        both();
       });
     } catch {
       // A request the capture cannot read is a request not recorded; the app never notices.
@@ -64,6 +84,17 @@ export function startRequestCapture(options: CaptureOptions): RequestCapture {
       on = false;
     },
   };
+}
+
+/** Runs `record` when the response has finished with a status below 500; never when the process dies first. */
+function whenAnswered(response: ServerResponse, record: () => void): void {
+  response.once('finish', () => {
+    try {
+      if (response.statusCode < 500) record();
+    } catch {
+      // as in onStart: not recorded, never thrown into the app
+    }
+  });
 }
 
 function observeBody(request: IncomingMessage, max: number, done: (body: string | null) => void): void {

@@ -1,0 +1,124 @@
+import test from 'ava';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createReplayMarker } from '../../src/capture/replay-marker';
+import { REPLAY_HEADER, startRequestCapture } from '../../src/capture/request-capture';
+
+/**
+ * A server in this process with its own capture (the capture of another test ignores it). The
+ * handler decides the response; `answered(n)` resolves once n responses have finished on the
+ * server side: the capture's own 'finish' listener was added before the handler ran, so it has run.
+ */
+async function setup(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
+  let finished = 0;
+  const waiting: { n: number; resolve: () => void }[] = [];
+  const server = http.createServer((req, res) => {
+    res.on('finish', () => {
+      finished++;
+      for (const w of waiting.filter((x) => x.n <= finished)) w.resolve();
+    });
+    handler(req, res);
+  });
+  const marker = createReplayMarker();
+  const capture = startRequestCapture({ methods: ['GET', 'POST'], maxRequests: 20, maxBodyBytes: 10_000, marker, ignoreServer: (s) => s !== server });
+  capture.resume();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  const send = (path: string, headers: Record<string, string> = {}, method = 'GET', body?: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const answered = (n: number) => new Promise<void>((resolve) => (finished >= n ? resolve() : waiting.push({ n, resolve })));
+  const urls = () => capture.sample.top(20).map((r) => r.url).sort();
+  return { server, marker, capture, send, answered, urls, close: () => (capture.pause(), server.close()) };
+}
+
+test("a forged x-preheat-replay header is recorded; only this boot's value keeps a request out", async (t) => {
+  const s = await setup((_req, res) => res.end('ok'));
+  await s.send('/forged-1', { [REPLAY_HEADER]: '1' });
+  await s.send('/forged-other-boot', { [REPLAY_HEADER]: createReplayMarker().value });
+  await s.send('/replayed', { [REPLAY_HEADER]: s.marker.value });
+  await s.send('/plain');
+  await s.answered(4);
+  t.deepEqual(s.urls(), ['/forged-1', '/forged-other-boot', '/plain']);
+  s.close();
+});
+
+test('a request enters the sample only once its response has finished', async (t) => {
+  let release!: () => void;
+  let arrived!: () => void;
+  const slowArrived = new Promise<void>((r) => (arrived = r));
+  const s = await setup((req, res) => {
+    if (req.url === '/slow') {
+      release = () => res.end('late');
+      arrived();
+    } else res.end('ok');
+  });
+  const slow = s.send('/slow');
+  await slowArrived;
+  await s.send('/fast');
+  await s.answered(1);
+  t.deepEqual(s.urls(), ['/fast'], 'the capture has seen /slow start, but it has not been answered');
+  release();
+  await slow;
+  await s.answered(2);
+  t.deepEqual(s.urls(), ['/fast', '/slow']);
+  s.close();
+});
+
+test('a request answered 5xx is not recorded', async (t) => {
+  const s = await setup((req, res) => {
+    res.statusCode = req.url === '/boom' ? 500 : req.url === '/missing' ? 404 : 200;
+    res.end();
+  });
+  t.is(await s.send('/boom'), 500);
+  t.is(await s.send('/missing'), 404);
+  t.is(await s.send('/ok'), 200);
+  await s.answered(3);
+  t.deepEqual(s.urls(), ['/missing', '/ok']);
+  s.close();
+});
+
+test('a body is recorded redacted once read and answered, in either order', async (t) => {
+  let release!: () => void;
+  let readEnded!: () => void;
+  let unreadEnded!: () => void;
+  const readDone = new Promise<void>((r) => (readEnded = r));
+  const unreadDone = new Promise<void>((r) => (unreadEnded = r));
+  const s = await setup((req, res) => {
+    if (req.url === '/read') {
+      // Reads the whole body, then answers only when the test says so.
+      let text = '';
+      req.on('data', (d: Buffer) => (text += d.toString()));
+      req.on('end', () => {
+        release = () => res.end(String(text.length));
+        readEnded();
+      });
+    } else {
+      // Answers first; Node discards the unread body afterwards.
+      req.on('end', () => unreadEnded());
+      res.end('ignored');
+    }
+  });
+  const read = s.send('/read', { 'content-type': 'application/json' }, 'POST', '{"q":"red","passcode":"4321"}');
+  await readDone;
+  t.deepEqual(s.urls(), [], 'read to its end but not answered yet');
+  release();
+  await read;
+  await s.send('/unread', { 'content-type': 'application/x-www-form-urlencoded' }, 'POST', 'q=red&refreshtoken=r1');
+  await s.answered(2);
+  await unreadDone;
+  t.deepEqual(
+    s.capture.sample.top(20).map((r) => [r.url, r.body]).sort(),
+    [
+      ['/read', '{"q":"red","passcode":"0000"}'],
+      ['/unread', 'q=red&refreshtoken=REDACTED'],
+    ],
+  );
+  s.close();
+});
