@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseProfile } from '../../src/profile/schema';
 import { agent, cleanEnv, fixture, run, tempDir } from '../helpers/run';
+import { ending, runProgram, sendOn } from './signal-runs';
 
 const service = fixture('programs', 'busy-service.js');
 
@@ -21,7 +22,8 @@ function runUntilSignal(signal: NodeJS.Signals, env: NodeJS.ProcessEnv, withAgen
   });
 }
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+// SIGHUP too: a terminal closing is a normal end of a recording session run by hand.
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   test(`${signal} mid-run leaves a valid profile.json and the app dies by ${signal} as it would alone`, async (t) => {
     const dir = tempDir();
     const bare = await runUntilSignal(signal, {}, false);
@@ -74,5 +76,61 @@ test('a long run writes profile.json after each window and keeps only the newest
   t.is(r.signal, 'SIGTERM');
   const kept = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
   t.is(kept.length, 2, kept.join(', '));
+  t.true(parseProfile(fs.readFileSync(path.join(dir, 'profile.json'), 'utf8')).ok);
+});
+
+const stretch = fixture('signals', 'sync-stretch.js');
+
+for (const where of ['main', 'timer'] as const) {
+  test(`SIGTERM during the last synchronous stretch (${where === 'main' ? 'the main script' : 'a timer callback'}) ends the process by SIGTERM once the stretch is over`, async (t) => {
+    const dir = tempDir();
+    // The program computes until this file exists; the file is made after the signal is sent.
+    const until = (name: string) => path.join(dir, name);
+    const go = (withAgent: boolean, marker: string) =>
+      runProgram({
+        program: stretch,
+        withAgent,
+        env: { STRETCH_IN: where, STRETCH_UNTIL: marker, ...(withAgent ? { PREHEAT_MODE: 'record', PREHEAT_DIR: path.join(dir, 'rec') } : {}) },
+        onStdout: sendOn(['looping', 'SIGTERM', () => fs.writeFileSync(marker, '')]),
+      });
+    const bare = await go(false, until('bare'));
+    const r = await go(true, until('agent'));
+    t.false(r.hung);
+    t.is(bare.signal, 'SIGTERM');
+    // Under the agent the signal waits for the stretch to end (JavaScript is not interrupted)...
+    t.regex(r.stdout, /loop done/);
+    // ...and then ends the process the way it would have ended it at once without the agent.
+    t.deepEqual(ending(r), ending(bare));
+    t.true(parseProfile(fs.readFileSync(path.join(dir, 'rec', 'profile.json'), 'utf8')).ok);
+  });
+}
+
+test('process.exit(3) in the app\'s SIGTERM handler gives exit code 3, as without the agent', async (t) => {
+  const dir = tempDir();
+  const env = { FIXTURE_EXIT_ON_SIGTERM: '3' };
+  const bare = await runProgram({ program: service, withAgent: false, env, onStdout: sendOn(['busy', 'SIGTERM']) });
+  const r = await runProgram({
+    program: service,
+    withAgent: true,
+    env: { ...env, PREHEAT_MODE: 'record', PREHEAT_DIR: dir },
+    onStdout: sendOn(['busy', 'SIGTERM']),
+  });
+  t.false(r.hung);
+  t.deepEqual(ending(r), ending(bare));
+  t.is(r.stdout, bare.stdout);
+  t.true(parseProfile(fs.readFileSync(path.join(dir, 'profile.json'), 'utf8')).ok);
+});
+
+test('a SIGTERM handler the app installs later takes the first SIGTERM; the second ends the process by SIGTERM', async (t) => {
+  const program = fixture('signals', 'sigterm-twice.js');
+  const dir = tempDir();
+  const steps = () => sendOn(['handler installed', 'SIGTERM'], ['draining', 'SIGTERM']);
+  const bare = await runProgram({ program, withAgent: false, onStdout: steps() });
+  const r = await runProgram({ program, withAgent: true, env: { PREHEAT_MODE: 'record', PREHEAT_DIR: dir }, onStdout: steps() });
+  t.false(r.hung);
+  t.is(bare.signal, 'SIGTERM');
+  t.deepEqual(ending(r), ending(bare));
+  t.is(r.stdout, bare.stdout);
+  t.is(r.stderr, '');
   t.true(parseProfile(fs.readFileSync(path.join(dir, 'profile.json'), 'utf8')).ok);
 });
