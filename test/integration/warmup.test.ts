@@ -7,6 +7,11 @@ import { bootService, freePort, get, pollStatus } from '../helpers/service';
 
 const catalog = fixture('services', 'catalog', 'server.js');
 const stubborn = fixture('services', 'stubborn', 'server.js');
+/**
+ * Tests that expect the warm-up to finish give it time: the deadline counts from the listen, and
+ * on a loaded 2-core machine 2000 replayed requests took more than the default 10 s.
+ */
+const patient = { PREHEAT_DEADLINE_MS: '120000' };
 
 /** Records the catalog service under a little traffic; returns the profile directory. */
 async function recordCatalog(script = catalog): Promise<string> {
@@ -54,7 +59,7 @@ test('PREHEAT_REPLAY_METHODS lets POST bodies in, with secret fields redacted', 
 test('warm mode: /ready is 503 while warming and 200 once the hot set is optimized', async (t) => {
   const dir = await recordCatalog();
   const port = await freePort();
-  const s = await bootService(catalog, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PREHEAT_GATE_PATH: '/health' });
+  const s = await bootService(catalog, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PREHEAT_GATE_PATH: '/health', ...patient });
   const first = await get(port, '/ready');
   const gateFirst = await get(s.port, '/health');
   const status = await pollStatus(port, (x) => x.ready);
@@ -82,7 +87,7 @@ test('warm mode: /ready is 503 while warming and 200 once the hot set is optimiz
 test('the warm-up is reported as a preheat.warmup span and metrics to an SDK the app registered', async (t) => {
   const dir = await recordCatalog();
   const port = await freePort();
-  const s = await bootService(catalog, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port) }, [
+  const s = await bootService(catalog, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), ...patient }, [
     '--require',
     fixture('preload', 'otel-recorder.js'),
   ]);
@@ -110,7 +115,7 @@ test('a hot function whose source changed is counted as stale', async (t) => {
   // Change search's body, keep its place.
   fs.writeFileSync(script, fs.readFileSync(script, 'utf8').replace('return hits.slice(0, 50);', 'return hits.slice(0, 40);'));
   const port = await freePort();
-  const s = await bootService(script, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port) });
+  const s = await bootService(script, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), ...patient });
   const status = await pollStatus(port, (x) => x.ready);
   await s.stop();
   t.true(status.stale >= 1, JSON.stringify(status));
@@ -177,7 +182,7 @@ test('auto mode warms from the profile, then records the next generation', async
   const dir = await recordCatalog();
   const first = readJson<WarmupProfile>(path.join(dir, 'profile.json'));
   const port = await freePort();
-  const s = await bootService(catalog, { PREHEAT_MODE: 'auto', PREHEAT_DIR: dir, PREHEAT_PORT: String(port) });
+  const s = await bootService(catalog, { PREHEAT_MODE: 'auto', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), ...patient });
   const status = await pollStatus(port, (x) => x.ready);
   for (let i = 0; i < 300; i++) await get(s.port, `/search?q=${['red', 'lamp'][i % 2]}`);
   await s.stop();
@@ -200,7 +205,7 @@ test('warm mode optimizes the closure the app calls when a factory made several 
   t.true(hot.includes('score'), hot.join(', '));
 
   const port = await freePort();
-  const s = await bootService(copies, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PREHEAT_LOG_LEVEL: 'debug' });
+  const s = await bootService(copies, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PREHEAT_LOG_LEVEL: 'debug', ...patient });
   const status = await pollStatus(port, (x) => x.ready);
   await s.stop();
   t.is(status.phase, 'ready', status.reason);
