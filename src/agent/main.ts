@@ -8,7 +8,8 @@ import { resolveOptions } from '../config/resolve';
 import { Codes } from '../errors';
 import { createLogger, type Logger } from '../log';
 import type { WarmupProfile } from '../profile/schema';
-import { PROFILE_FILE, readProfile } from '../profile/store';
+import { findAppRoot } from '../profile/app-root';
+import { storedProfiles } from '../profile/boot-read';
 import { isHttpServer, watchAppListen } from '../readiness/app-listen';
 import { startReadinessClock } from '../readiness/clock';
 import { gateAppServer } from '../readiness/gate';
@@ -175,12 +176,14 @@ function startReadiness(state: WarmupState, options: Options, log: Logger): net.
   );
 }
 
+/** The profile to warm from: PREHEAT_DIR's one read (boot-read.ts), which the recorder shares. */
 function loadWarmupProfile(options: Options, log: Logger): WarmupProfile | null {
-  const file = path.join(options.dir, PROFILE_FILE);
-  const read = readProfile(file);
-  if (read.kind === 'ok') return read.profile;
-  if (read.kind === 'bad') log.warn(Codes.badProfile, `${file} cannot be used for warm-up: ${read.reason}; starting cold`);
-  else if (options.mode === 'warm') log.warn(Codes.warmupSkipped, `no profile to warm from at ${file}; starting cold (record one with PREHEAT_MODE=record)`);
+  const stored = storedProfiles(options, log);
+  if (stored.profile) return stored.profile;
+  // An unusable file has had its warning already.
+  if (options.mode === 'warm' && stored.snapshot.skipped.length === 0) {
+    log.warn(Codes.warmupSkipped, `no profile to warm from in ${options.dir}; starting cold (record one with PREHEAT_MODE=record)`);
+  }
   return null;
 }
 
@@ -196,12 +199,17 @@ function startRecording(options: Options, log: Logger, ownServers: Set<net.Serve
           ignoreServer: (s) => ownServers.has(s),
         })
       : null;
+  // Read at the start, as in warm mode: processes started together (cluster workers) see the
+  // same directory and record the same generation.
+  storedProfiles(options, log);
   const recorder = new Recorder(
     sampler,
     options,
     log,
     preheatVersion(),
     capture && { top: () => capture.sample.top(options.maxRequests), resume: () => capture.resume(), pause: () => capture.pause() },
+    () => storedProfiles(options, log),
+    findAppRoot(process.argv[1], process.cwd()).entryIsApp,
   );
   const removeHooks = installExitHooks(recorder);
   log.debug(`recording with the ${sampler.kind} sampler into ${options.dir}`);
