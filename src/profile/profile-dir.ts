@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { mergeGenerations } from './merge';
 import { INSTANCE_ID, type WarmupProfile } from './schema';
-import { listDir, MAX_PROFILE_BYTES, PROFILE_FILE, readProfile } from './store';
+import { listDir, MAX_PROFILE_BYTES, PROFILE_FILE, readProfile, serializeProfile } from './store';
 
 /**
  * A PREHEAT_DIR shared by several processes (cluster workers, PM2, pods on one volume): each
@@ -102,7 +102,11 @@ export function readProfileDir(dir: string, exclude: string | null = null): DirS
   if (main.kind === 'ok') {
     budget -= main.bytes;
     const listed = main.profile.instances ?? [];
-    snapshot.main = { kind: 'ok', profile: main.profile, role: listed.some((id) => present.has(id)) ? 'view' : 'base', link: isLink(mainFile) };
+    // Also a view: a base a writer has already kept as profile.base-<hash>.json, in the moment
+    // before (or a failure after) it wrote the view over it.
+    const kept = [...present].some((id) => id.startsWith('base-')) && present.has(baseInstanceId(serializeProfile(main.profile)));
+    const role = kept || listed.some((id) => present.has(id)) ? 'view' : 'base';
+    snapshot.main = { kind: 'ok', profile: main.profile, role, link: isLink(mainFile) };
   } else if (main.kind === 'bad') {
     snapshot.main = { kind: 'bad', reason: main.reason, otherVersion: main.otherVersion === true };
     snapshot.skipped.push({ file: mainFile, reason: main.reason, otherVersion: main.otherVersion === true });

@@ -2,6 +2,8 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mergedProfile, readProfileDir } from '../../src/profile/profile-dir';
+import { serializeProfile } from '../../src/profile/store';
+import { profileOf } from '../helpers/profiles';
 import { agent, cleanEnv, fixture, run, tempDir, warnings } from '../helpers/run';
 
 const pair = fixture('programs', 'cluster-pair', 'main.js');
@@ -46,4 +48,25 @@ test('warm mode warms from the merge of the per-process files, not from profile.
   t.truthy(line, r.stderr);
   t.regex(line!, /\bhotA\b/);
   t.regex(line!, /\bhotB\b/);
+});
+
+test('a baked profile.json is kept when recording starts beside it, and counted once', async (t) => {
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, 'profile.json'), serializeProfile(profileOf([{ name: 'bakedOnly', file: 'lib/none.js', selfSamples: 10, totalSamples: 10 }])));
+  const textIndex = fixture('programs', 'text-index', 'main.js');
+  const r = await run(process.execPath, ['--require', agent, textIndex, '400'], {
+    env: cleanEnv({ PREHEAT_MODE: 'record', PREHEAT_DIR: dir }),
+    cwd: path.dirname(textIndex),
+  });
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(warnings(r.stderr), []);
+  const kept = fs.readdirSync(dir).filter((f) => /^profile\.base-[0-9a-f]{16}\.json$/.test(f));
+  t.is(kept.length, 1, fs.readdirSync(dir).join(', '));
+  const merged = mergedProfile(readProfileDir(dir), { decay: 0.5, maxFunctions: 500, maxRequests: 200 });
+  // The baked generation (1) is one behind this recording's: its counts at half weight, once.
+  t.is(merged!.hotFunctions.find((f) => f.name === 'bakedOnly')!.selfSamples, 5);
+  t.true(merged!.hotFunctions.some((f) => f.name === 'scoreDocument'));
+  // The view written over profile.json says the same.
+  const view = JSON.parse(fs.readFileSync(path.join(dir, 'profile.json'), 'utf8'));
+  t.is(view.hotFunctions.find((f: { name: string }) => f.name === 'bakedOnly').selfSamples, 5);
 });

@@ -2,7 +2,7 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mergeGenerations } from '../../src/profile/merge';
-import { filesToRetire, instanceFileName, mergedProfile, newestGeneration, newInstanceId, readProfileDir } from '../../src/profile/profile-dir';
+import { baseInstanceId, filesToRetire, instanceFileName, mergedProfile, newestGeneration, newInstanceId, readProfileDir } from '../../src/profile/profile-dir';
 import type { WarmupProfile } from '../../src/profile/schema';
 import { serializeProfile } from '../../src/profile/store';
 import { profileOf } from '../helpers/profiles';
@@ -82,4 +82,16 @@ test('unusable files in the directory are listed as skipped and the rest is read
     [instanceFileName('cut'), false],
     [instanceFileName('v9'), true],
   ]);
+});
+
+test('a baked profile.json already kept as profile.base-<hash>.json is not counted twice', (t) => {
+  const dir = tempDir();
+  const baked = profileOf([{ name: 'baked', selfSamples: 8, totalSamples: 8 }], { generation: 4 });
+  put(dir, 'profile.json', baked);
+  const text = serializeProfile(readProfileDir(dir).main.kind === 'ok' ? (readProfileDir(dir).main as { profile: WarmupProfile }).profile : baked);
+  const id = baseInstanceId(text);
+  put(dir, instanceFileName(id), { ...baked, instances: [id] });
+  const snap = readProfileDir(dir);
+  t.is(snap.main.kind === 'ok' && snap.main.role, 'view');
+  t.is(self(mergedProfile(snap, settings), 'baked'), 8);
 });
