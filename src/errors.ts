@@ -11,7 +11,10 @@ export const Codes = {
   nativeSamplerUnavailable: 'PREHEAT_W003',
   /** No sampler could be started; the agent records nothing. */
   noSampler: 'PREHEAT_W004',
-  /** profile.json could not be used (corrupt, truncated, foreign, other schema); it was moved aside. */
+  /**
+   * A profile file in PREHEAT_DIR could not be used (corrupt, truncated, foreign, another schema
+   * version, not a regular file, too big); it is left as it is (until 0.1: moved aside).
+   */
   badProfile: 'PREHEAT_W005',
   /** Writing into PREHEAT_DIR failed. */
   writeFailed: 'PREHEAT_W006',
@@ -33,6 +36,8 @@ export const Codes = {
   warmupCrashed: 'PREHEAT_W014',
   /** The app listens on PREHEAT_PORT: the readiness server gives the port up. */
   portTaken: 'PREHEAT_W015',
+  /** A sampling window ran JavaScript files but none under the app root, so nothing is recorded. */
+  nothingUnderRoot: 'PREHEAT_W016',
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

@@ -8,7 +8,8 @@ import { resolveOptions } from '../config/resolve';
 import { Codes } from '../errors';
 import { createLogger, type Logger } from '../log';
 import type { WarmupProfile } from '../profile/schema';
-import { PROFILE_FILE, readProfile } from '../profile/store';
+import { findAppRoot } from '../profile/app-root';
+import { storedProfiles } from '../profile/boot-read';
 import { isHttpServer, watchAppListen } from '../readiness/app-listen';
 import { startReadinessClock } from '../readiness/clock';
 import { gateAppServer } from '../readiness/gate';
@@ -87,6 +88,11 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
     // One secret per boot: the replay sends it, the capture skips exactly the requests that carry it.
     const replayMarker = createReplayMarker();
     const warmup = profile ? lazy.warmup().prepareWarmup({ profile, options, state, log, marker: replayMarker }) : null;
+    const recorder = options.mode === 'warm' ? null : startRecording(options, log, ownServers, replayMarker);
+    // Starts now, synchronously, to see the app's own start-up code, whether or not a warm-up
+    // follows (an app that never listens is recorded too). Replayed traffic is not production
+    // traffic: while the replay runs, the recording pauses.
+    recorder?.start();
     let warmed: net.Server | null = null;
     const stopWatching = watchAppListen({
       isOwn: (s) => ownServers.has(s),
@@ -104,7 +110,11 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
         warmed = server;
         clock.listened();
         if (options.gatePath && isHttpServer(server)) gateAppServer(server, options.gatePath, () => state.ready);
-        if (warmup && isHttpServer(server)) warmup.begin(server);
+        if (warmup && isHttpServer(server)) {
+          recorder?.pause();
+          void state.whenSettled().then(() => recorder?.resume());
+          warmup.begin(server);
+        }
         else state.set('ready', options.mode === 'record' ? 'record mode: nothing to warm' : 'no profile to warm from: started cold');
       },
     });
@@ -119,11 +129,6 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
       });
     }
 
-    const recorder = options.mode === 'warm' ? null : startRecording(options, log, ownServers, replayMarker);
-    // Replayed traffic is not production traffic: while warming, the recording waits for the end.
-    // Without a warm-up it starts now, synchronously, to see the app's own start-up code.
-    if (recorder && !warmup) recorder.start();
-    else if (recorder) void state.whenSettled().then(() => recorder.start());
 
     registry.agent = {
       options,
@@ -176,12 +181,14 @@ function startReadiness(state: WarmupState, options: Options, log: Logger): net.
   );
 }
 
+/** The profile to warm from: PREHEAT_DIR's one read (boot-read.ts), which the recorder shares. */
 function loadWarmupProfile(options: Options, log: Logger): WarmupProfile | null {
-  const file = path.join(options.dir, PROFILE_FILE);
-  const read = readProfile(file);
-  if (read.kind === 'ok') return read.profile;
-  if (read.kind === 'bad') log.warn(Codes.badProfile, `${file} cannot be used for warm-up: ${read.reason}; starting cold`);
-  else if (options.mode === 'warm') log.warn(Codes.warmupSkipped, `no profile to warm from at ${file}; starting cold (record one with PREHEAT_MODE=record)`);
+  const stored = storedProfiles(options, log);
+  if (stored.profile) return stored.profile;
+  // An unusable file has had its warning already.
+  if (options.mode === 'warm' && stored.snapshot.skipped.length === 0) {
+    log.warn(Codes.warmupSkipped, `no profile to warm from at ${path.join(options.dir, 'profile.json')}; starting cold (record one with PREHEAT_MODE=record)`);
+  }
   return null;
 }
 
@@ -198,17 +205,24 @@ function startRecording(options: Options, log: Logger, ownServers: Set<net.Serve
           marker,
         })
       : null;
+  // Read at the start, as in warm mode: processes started together (cluster workers) see the
+  // same directory and record the same generation.
+  storedProfiles(options, log);
   const recorder = new Recorder(
     sampler,
     options,
     log,
     preheatVersion(),
     capture && { top: () => capture.sample.top(options.maxRequests), resume: () => capture.resume(), pause: () => capture.pause() },
+    () => storedProfiles(options, log),
+    findAppRoot(process.argv[1], process.cwd()).entryIsApp,
   );
   const removeHooks = installExitHooks(recorder);
   log.debug(`recording with the ${sampler.kind} sampler into ${options.dir}`);
   return {
     start: () => recorder.start(),
+    pause: () => recorder.pause(),
+    resume: () => recorder.resume(),
     status: () => recorder.getStatus(),
     stop: () => {
       removeHooks();

@@ -4,9 +4,20 @@ import { pathToFileURL } from 'node:url';
 import type { Options } from '../config/options';
 import { Codes, type Code } from '../errors';
 import type { Logger } from '../log';
-import { nextGeneration } from '../profile/merge';
+import { mergeGenerations } from '../profile/merge';
+import type { BootRead } from '../profile/boot-read';
+import {
+  baseInstanceId,
+  filesToRetire,
+  instanceFileName,
+  isPreheatFileName,
+  newestGeneration,
+  newInstanceId,
+  readProfileDir,
+  type DirSnapshot,
+} from '../profile/profile-dir';
 import type { RecordedRequest, WarmupProfile } from '../profile/schema';
-import { loadProfile, PROFILE_FILE, serializeProfile, writeFileAtomic } from '../profile/store';
+import { PRIVATE, PROFILE_FILE, removeStaleTemps, serializeProfile, writeFileAtomic } from '../profile/store';
 import { writeCpuprofile } from '../profile/cpuprofile-files';
 import { Recording } from '../analysis/recording';
 import { SourceHasher } from '../analysis/source-hashes';
@@ -21,17 +32,23 @@ export interface RecorderStatus {
 
 /**
  * Record mode: samples `windowMs` of every `periodMs`, folds each window into the recording,
- * and writes profile.json and the window's .cpuprofile after each one and at exit. Every timer is
- * unref'd: recording never keeps the app alive.
+ * and writes after each one and at exit: the window's .cpuprofile, this process's own
+ * `profile.<instance>.json` (its samples only, so no other process's are ever replaced), then
+ * profile.json as the merge of the directory (docs/profile-files.md). Every timer is unref'd:
+ * recording never keeps the app alive.
  */
 export class Recorder {
   private readonly recording: Recording;
   private readonly hasher: SourceHasher;
   private readonly profileFile: string;
-  /** The profile found on disk, read at the first write (not at start-up); undefined until then. */
-  private baseline: WarmupProfile | null | undefined;
+  private readonly instanceId = newInstanceId();
+  private readonly ownFile: string;
+  /** This process's generation: one past the newest in the directory when it started; set at the first write. */
+  private generation = 0;
+  private warnedOutsideRoot = false;
   private timer: NodeJS.Timeout | null = null;
   private sampling = false;
+  private paused = false;
   private dirState: 'unknown' | 'ok' | 'failed' = 'unknown';
   private stopped = false;
   private readonly status: RecorderStatus;
@@ -43,6 +60,10 @@ export class Recorder {
     preheatVersion: string,
     /** Request capture, on while a window samples (a uniform sample of the traffic, at 1/12 the cost). */
     private readonly capture: { top(): RecordedRequest[]; resume(): void; pause(): void } | null = null,
+    /** The process's one read of PREHEAT_DIR (boot-read.ts), made when first asked for. */
+    private readonly stored: () => BootRead | null = () => null,
+    /** Whether the process runs an app script, not a launcher from node_modules (npm, npx): only then is an empty window worth a word. */
+    private readonly entryIsApp = false,
   ) {
     this.recording = new Recording({
       preheatVersion,
@@ -55,6 +76,7 @@ export class Recorder {
     });
     this.hasher = new SourceHasher(options.root);
     this.profileFile = path.join(options.dir, PROFILE_FILE);
+    this.ownFile = path.join(options.dir, instanceFileName(this.instanceId));
     this.status = { sampler: sampler.kind, windows: 0, writes: 0, lastWrite: null };
   }
 
@@ -68,6 +90,23 @@ export class Recorder {
     const wasSampling = this.sampling;
     this.endWindow(false);
     if (wasSampling) this.startWindow();
+  }
+
+  /**
+   * Ends the current window (and writes) and samples no more until `resume()`: what runs meanwhile,
+   * the warm-up's replay of the last profile, is not the app's traffic, and counting it would only
+   * make the last profile's hot set hotter.
+   */
+  pause(): void {
+    if (this.stopped || this.paused) return;
+    this.endWindow(false);
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (this.stopped || !this.paused) return;
+    this.paused = false;
+    this.startWindow();
   }
 
   /** Ends sampling for good and writes what was recorded. Synchronous: it runs inside 'exit'. */
@@ -118,25 +157,94 @@ export class Recorder {
 
   private write(): void {
     // A wrapper process (npm, a shell script in node) that ran none of the app's code must not
-    // replace the app's profile with its own.
-    if (!this.recording.touchesApp() || !this.dirUsable()) return;
-    if (this.baseline === undefined) this.baseline = this.readBaseline();
+    // add a profile of its own.
+    if (!this.recording.touchesApp()) {
+      this.explainOutsideRoot();
+      return;
+    }
+    if (!this.dirUsable()) return;
+    if (this.generation === 0) this.firstWrite();
     const current = this.recording.toProfile(this.options.maxFunctions, (f) => this.hasher.hash(f));
     const requests = this.capture?.top();
     if (requests?.length) current.requests = requests;
-    const next = nextGeneration(this.baseline, current, this.options.decay, this.options.maxFunctions, this.options.maxRequests);
-    this.guard('writing profile.json', () => {
-      writeFileAtomic(this.profileFile, serializeProfile(next));
+    const own = mergeGenerations(
+      [{ ...current, generation: this.generation, instances: [this.instanceId] }],
+      1,
+      this.options.maxFunctions,
+      this.options.maxRequests,
+    );
+    const saved = this.guard('writing this process\'s profile', () => {
+      writeFileAtomic(this.ownFile, serializeProfile(own), PRIVATE);
       this.status.writes++;
-      this.status.lastWrite = next.updatedAt;
+      this.status.lastWrite = own.updatedAt;
+      return true;
     }, Codes.writeFailed);
+    if (saved) this.guard('writing profile.json', () => this.writeMerged(own), Codes.writeFailed);
+  }
+
+  /** At the first write: this process's generation, and the temporary files killed writers left. */
+  private firstWrite(): void {
+    const boot = this.guard('reading the profile directory', () => this.stored());
+    this.generation = (boot ? newestGeneration(boot.snapshot) : 0) + 1;
+    this.guard('cleaning up temporary files', () => removeStaleTemps(this.options.dir, isPreheatFileName));
+  }
+
+  /**
+   * profile.json as the merge of every per-process file in the directory, for people and for
+   * readers that read only profile.json. Readers that merge (warm mode, `preheat top`, `merge`)
+   * do not need it. Never over a profile.json that cannot be read, nor over a link (a mounted
+   * ConfigMap): those belong to someone else. A profile.json that is no merge of the files here
+   * (baked into the image) is first kept as a per-process file of its own, so nothing is lost.
+   */
+  private writeMerged(own: WarmupProfile): void {
+    const snap: DirSnapshot = readProfileDir(this.options.dir, this.instanceId);
+    const main = snap.main;
+    if (main.kind === 'bad' || (main.kind === 'ok' && main.link)) return;
+    if (main.kind === 'ok' && main.role === 'base') {
+      const text = serializeProfile(main.profile);
+      const id = baseInstanceId(text);
+      const kept = { ...main.profile, instances: [...new Set([...(main.profile.instances ?? []), id])] };
+      writeFileAtomic(path.join(this.options.dir, instanceFileName(id)), serializeProfile(kept), PRIVATE);
+      snap.instances.push({ id, file: path.join(this.options.dir, instanceFileName(id)), profile: kept });
+    }
+    const newest = Math.max(this.generation, ...snap.instances.map((i) => i.profile.generation));
+    const retired = new Set(filesToRetire(snap.instances, newest, this.options.decay));
+    for (const r of retired) {
+      try {
+        fs.unlinkSync(r.file);
+      } catch {
+        // Retired by another process first.
+      }
+    }
+    const merged = mergeGenerations(
+      [own, ...snap.instances.filter((i) => !retired.has(i)).map((i) => i.profile)],
+      this.options.decay,
+      this.options.maxFunctions,
+      this.options.maxRequests,
+    );
+    writeFileAtomic(this.profileFile, serializeProfile(merged), PRIVATE);
+  }
+
+  /**
+   * A window that sampled JavaScript files but none under the app root records nothing: say so
+   * once, naming the root, unless the process is a launcher (npm, npx) whose own code that is.
+   */
+  private explainOutsideRoot(): void {
+    if (this.warnedOutsideRoot || !this.entryIsApp) return;
+    const outside = this.recording.toProfile(this.options.maxFunctions, () => null).hotFunctions.filter((f) => f.selfSamples > 0 && !f.file.startsWith('node:'));
+    if (outside.length === 0) return;
+    this.warnedOutsideRoot = true;
+    this.log.warn(
+      Codes.nothingUnderRoot,
+      `no sampled code is under the app root ${this.options.root} (the hottest is in ${outside[0]!.file}); nothing is recorded (set PREHEAT_ROOT to the app's folder)`,
+    );
   }
 
   /** Creates the directory once; when that fails, one warning and the recording stays in memory. */
   private dirUsable(): boolean {
     if (this.dirState === 'unknown') {
       try {
-        fs.mkdirSync(this.options.dir, { recursive: true });
+        fs.mkdirSync(this.options.dir, { recursive: true, mode: PRIVATE.dirMode });
         this.dirState = 'ok';
       } catch (error) {
         this.dirState = 'failed';
@@ -144,16 +252,6 @@ export class Recorder {
       }
     }
     return this.dirState === 'ok';
-  }
-
-  private readBaseline(): WarmupProfile | null {
-    const loaded = loadProfile(this.profileFile);
-    if (loaded.kind === 'ok') return loaded.profile;
-    if (loaded.kind === 'bad') {
-      const where = loaded.movedTo ? `moved it to ${path.basename(loaded.movedTo)} and starting` : 'starting';
-      this.log.warn(Codes.badProfile, `${this.profileFile} cannot be used: ${loaded.reason}; ${where} a new profile`);
-    }
-    return null;
   }
 
   private schedule(ms: number, fn: () => void): void {

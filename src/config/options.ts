@@ -11,9 +11,13 @@ export type SamplerChoice = 'auto' | 'native' | 'inspector';
 export interface Options {
   /** What the agent does. Default `auto`. */
   mode: Mode;
-  /** Where profile.json and the *.cpuprofile files live. Relative to the working directory. Default `.preheat`. */
+  /** Where profile.json and the *.cpuprofile files live (docs/profile-files.md). Relative to the app root. Default `.preheat`. */
   dir: string;
-  /** The app root: recorded file names are relative to it. Default: the working directory. */
+  /**
+   * The app root: recorded file names are relative to it. Relative to the working directory.
+   * Default: the package of the script node runs (the nearest package.json above it), else the
+   * working directory (src/profile/app-root.ts).
+   */
   root: string;
   /** Which sampler backend: `native` (v8-profiler-next), `inspector` (node:inspector), `auto`. Default `auto`. */
   sampler: SamplerChoice;

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { findAppRoot } from '../profile/app-root';
 import { defaults, envName, Options } from './options';
 
 /** Turns a raw value (a string from the environment, or anything from an options object) into an option. */
@@ -83,9 +84,11 @@ export function resolveOptions(
   input: Partial<Record<keyof Options, unknown>> = {},
   env: NodeJS.ProcessEnv = {},
   cwd: string = process.cwd(),
+  /** The script node runs (`process.argv[1]`): its package is the default app root (app-root.ts). */
+  entry: string | null = process.argv[1] ?? null,
 ): Resolved {
   const problems: string[] = [];
-  const out = { ...defaults, replayMethods: [...defaults.replayMethods], root: cwd } as Options;
+  const out = { ...defaults, replayMethods: [...defaults.replayMethods], root: '' } as Options;
   const set = <K extends keyof Options>(key: K, value: Options[K]) => {
     out[key] = value;
   };
@@ -119,8 +122,10 @@ export function resolveOptions(
     out.windowMs = out.periodMs;
   }
 
-  out.root = path.resolve(cwd, out.root);
-  out.dir = path.resolve(cwd, out.dir);
+  // An explicit root is relative to the working directory, like any path a user types; the
+  // directory is relative to the root, so it is the same folder wherever the app is started from.
+  out.root = out.root ? path.resolve(cwd, out.root) : findAppRoot(entry, cwd).root;
+  out.dir = path.resolve(out.root, out.dir);
   return { options: out, problems };
 }
 

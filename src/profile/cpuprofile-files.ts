@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CpuProfile } from './cpuprofile';
-import { writeFileAtomic } from './store';
+import { PRIVATE, writeFileAtomic } from './store';
 
 const PREFIX = 'preheat-';
 const SUFFIX = '.cpuprofile';
@@ -15,7 +15,7 @@ export function writeCpuprofile(dir: string, profile: CpuProfile, seq: number, k
   if (keep <= 0) return null;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const file = path.join(dir, `${PREFIX}${stamp}-${process.pid}-${seq}${SUFFIX}`);
-  writeFileAtomic(file, JSON.stringify(profile));
+  writeFileAtomic(file, JSON.stringify(profile), PRIVATE);
   prune(dir, keep);
   return file;
 }

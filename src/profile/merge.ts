@@ -84,33 +84,82 @@ function withRequests(profile: WarmupProfile, requests: RecordedRequest[] | unde
 /** One fleet profile from several instances' profiles: counts add up, nothing decays. */
 export function mergeInstances(profiles: WarmupProfile[], maxFunctions: number, now = new Date(), maxRequests = Infinity): WarmupProfile {
   if (profiles.length === 0) throw new Error('nothing to merge');
+  const merged = sumProfiles(profiles.map((p) => ({ profile: p, weight: 1 })), maxFunctions, maxRequests, false);
+  return { ...merged, updatedAt: now.toISOString() };
+}
+
+/** Past this many instance ids a merged profile stops listing them (docs/profile-files.md). */
+export const MAX_LISTED_INSTANCES = 10_000;
+
+/**
+ * One profile from the per-process profiles of one directory (and a profile.json that is not
+ * made of them): each process's own samples, weighted by `decay` once for every generation it is
+ * older than the newest. Each file holds only its own process's samples, so a baseline is never
+ * counted twice however many workers started from it. Where a function's source hash differs
+ * between generations, only the newest generation's counts for it are kept: older counts describe
+ * other code.
+ */
+export function mergeGenerations(profiles: WarmupProfile[], decay: number, maxFunctions: number, maxRequests = Infinity): WarmupProfile {
+  if (profiles.length === 0) throw new Error('nothing to merge');
+  const newest = Math.max(...profiles.map((p) => p.generation));
+  return sumProfiles(
+    profiles.map((p) => ({ profile: p, weight: newest - p.generation > 1000 ? 0 : decay ** (newest - p.generation) })),
+    maxFunctions,
+    maxRequests,
+    true,
+  );
+}
+
+function sumProfiles(inputs: { profile: WarmupProfile; weight: number }[], maxFunctions: number, maxRequests: number, newestHashWins: boolean): WarmupProfile {
+  const profiles = inputs.map((i) => i.profile);
+  // Which source hash each function has in the newest generation that knows one.
+  const current = new Map<string, { generation: number; hash: string }>();
+  if (newestHashWins) {
+    for (const p of profiles) {
+      for (const f of p.hotFunctions) {
+        if (f.sourceHash === null) continue;
+        const key = functionKey(f);
+        const seen = current.get(key);
+        if (!seen || p.generation > seen.generation) current.set(key, { generation: p.generation, hash: f.sourceHash });
+      }
+    }
+  }
   const byKey = new Map<string, HotFunction>();
   let samples: SampleTotals = { busy: 0, gc: 0, program: 0, native: 0 };
-  for (const p of profiles) {
-    samples = addTotals(samples, p.samples);
+  for (const { profile: p, weight } of inputs) {
+    samples = addTotals(samples, scaleTotals(p.samples, weight));
     for (const f of p.hotFunctions) {
       const key = functionKey(f);
+      const hash = current.get(key)?.hash;
+      if (hash !== undefined && f.sourceHash !== null && f.sourceHash !== hash) continue;
       const old = byKey.get(key);
+      const self = f.selfSamples * weight;
+      const total = f.totalSamples * weight;
       byKey.set(
         key,
-        old ? { ...old, selfSamples: old.selfSamples + f.selfSamples, totalSamples: old.totalSamples + f.totalSamples } : { ...f },
+        old
+          ? { ...old, sourceHash: old.sourceHash ?? f.sourceHash, selfSamples: old.selfSamples + self, totalSamples: old.totalSamples + total }
+          : { ...f, selfSamples: self, totalSamples: total },
       );
     }
   }
-  const newest = profiles.reduce((a, b) => (a.updatedAt >= b.updatedAt ? a : b));
-  const requests = mergeRequests(profiles.map((p) => ({ requests: p.requests, weight: 1 })), maxRequests);
+  const newest = profiles.reduce((a, b) => (b.generation > a.generation || (b.generation === a.generation && b.updatedAt > a.updatedAt) ? b : a));
+  const requests = mergeRequests(inputs.map((i) => ({ requests: i.profile.requests, weight: i.weight })), maxRequests);
+  const instances = [...new Set(profiles.flatMap((p) => p.instances ?? []))].sort().slice(0, MAX_LISTED_INSTANCES);
+  const { instances: _dropped, ...base } = newest;
   const ranked = rank(
     {
-      ...newest,
+      ...base,
       generation: Math.max(...profiles.map((p) => p.generation)),
       createdAt: profiles.map((p) => p.createdAt).reduce((a, b) => (a <= b ? a : b)),
-      updatedAt: now.toISOString(),
+      updatedAt: profiles.map((p) => p.updatedAt).reduce((a, b) => (a >= b ? a : b)),
       samples,
       hotFunctions: [...byKey.values()],
     },
     maxFunctions,
   );
-  return withRequests(ranked, requests);
+  const withList = instances.length ? { ...ranked, instances } : ranked;
+  return withRequests(withList, requests);
 }
 
 /** Recomputes shares against the profile's busy samples, sorts hottest first and keeps the top `maxFunctions`. */

@@ -62,11 +62,32 @@ export interface WarmupProfile {
   hotFunctions: HotFunction[];
   /** The most frequent requests, most frequent first. Absent in profiles of apps that serve no HTTP. */
   requests?: RecordedRequest[];
+  /**
+   * The recording processes whose samples this profile holds (ids as in `profile.<id>.json`, see
+   * docs/profile-files.md), so that a merged profile next to the per-process files it was made
+   * from is not counted twice. Absent in profiles written before per-process files.
+   */
+  instances?: string[];
 }
 
-export type ParseResult = { ok: true; profile: WarmupProfile } | { ok: false; reason: string };
+/** Past these a file is not a profile preheat wrote (`maxFunctions` and `maxRequests` stop at 100 000). */
+const MAX_FUNCTIONS = 100_000;
+const MAX_REQUESTS = 100_000;
+const MAX_INSTANCES = 10_000;
+const MAX_HEADERS = 32;
+/** Far above any real route with its query: a longer "url" is not a request preheat recorded. */
+const MAX_URL_LENGTH = 64 * 1024;
 
-/** Checks an untrusted profile.json text. The reason is one sentence a user can act on. */
+export type ParseResult =
+  | { ok: true; profile: WarmupProfile }
+  /** `otherVersion`: a preheat profile of a schema version this preheat does not read (another version of the app may). */
+  | { ok: false; reason: string; otherVersion?: boolean };
+
+/**
+ * Checks an untrusted profile.json text and returns a fresh copy of its known fields only: nothing
+ * of the input's own objects (prototype keys such as `__proto__`, unknown fields, deep nesting)
+ * reaches the rest of preheat. Never throws. The reason is one sentence a user can act on.
+ */
 export function parseProfile(text: string): ParseResult {
   let data: unknown;
   try {
@@ -74,59 +95,119 @@ export function parseProfile(text: string): ParseResult {
   } catch (error) {
     return { ok: false, reason: endsEarly(text, error) ? 'it is truncated (the JSON ends early)' : 'it is not valid JSON' };
   }
-  if (!isObject(data) || data.tool !== 'preheat' || !('schemaVersion' in data)) {
-    return { ok: false, reason: 'it is not a preheat profile (no "tool": "preheat" and "schemaVersion")' };
+  try {
+    if (!isObject(data) || data.tool !== 'preheat' || !hasOwn(data, 'schemaVersion')) {
+      return { ok: false, reason: 'it is not a preheat profile (no "tool": "preheat" and "schemaVersion")' };
+    }
+    if (data.schemaVersion !== SCHEMA_VERSION) {
+      const v = typeof data.schemaVersion === 'number' || typeof data.schemaVersion === 'string' ? JSON.stringify(data.schemaVersion) : 'of another kind';
+      return {
+        ok: false,
+        reason: `it has schema version ${v.slice(0, 20)}; this preheat reads version ${SCHEMA_VERSION}`,
+        otherVersion: true,
+      };
+    }
+    return readShape(data);
+  } catch (error) {
+    // A check above that did not foresee some input: still a clean answer, never an exception.
+    return { ok: false, reason: `it cannot be checked (${(error as Error)?.message ?? String(error)})` };
   }
-  if (data.schemaVersion !== SCHEMA_VERSION) {
-    return {
-      ok: false,
-      reason: `it has schema version ${JSON.stringify(data.schemaVersion)}; this preheat reads version ${SCHEMA_VERSION}`,
-    };
-  }
-  const problem = checkShape(data);
-  return problem ? { ok: false, reason: problem } : { ok: true, profile: data as unknown as WarmupProfile };
 }
 
-function checkShape(d: Record<string, unknown>): string | null {
+function readShape(d: Record<string, unknown>): ParseResult {
+  const bad = (reason: string): ParseResult => ({ ok: false, reason });
   for (const k of ['preheatVersion', 'node', 'v8', 'appRoot', 'createdAt', 'updatedAt'] as const) {
-    if (typeof d[k] !== 'string') return `its field "${k}" is not a string`;
+    if (typeof d[k] !== 'string') return bad(`its field "${k}" is not a string`);
   }
-  for (const k of ['generation', 'sampleIntervalMicros'] as const) {
-    if (!isCount(d[k])) return `its field "${k}" is not a non-negative number`;
-  }
+  if (!Number.isSafeInteger(d.generation) || (d.generation as number) < 0) return bad('its field "generation" is not a non-negative whole number');
+  if (!isCount(d.sampleIntervalMicros)) return bad('its field "sampleIntervalMicros" is not a non-negative number');
   const s = d.samples;
   if (!isObject(s) || !['busy', 'gc', 'program', 'native'].every((k) => isCount(s[k]))) {
-    return 'its field "samples" is not a set of counts';
+    return bad('its field "samples" is not a set of counts');
   }
-  if (!Array.isArray(d.hotFunctions)) return 'its field "hotFunctions" is not a list';
+  if (!Array.isArray(d.hotFunctions)) return bad('its field "hotFunctions" is not a list');
+  if (d.hotFunctions.length > MAX_FUNCTIONS) return bad(`its field "hotFunctions" has more than ${MAX_FUNCTIONS} entries`);
+  const hotFunctions: HotFunction[] = [];
   for (const [i, f] of d.hotFunctions.entries()) {
     const ok =
       isObject(f) &&
       typeof f.name === 'string' &&
       typeof f.file === 'string' &&
-      Number.isInteger(f.line) &&
-      Number.isInteger(f.column) &&
+      f.file !== '' &&
+      !f.file.includes('\0') &&
+      isPosition(f.line, 1) &&
+      isPosition(f.column, 0) &&
       (f.sourceHash === null || typeof f.sourceHash === 'string') &&
       ['selfSamples', 'totalSamples', 'share', 'totalShare'].every((k) => isCount(f[k]));
-    if (!ok) return `hot function #${i + 1} is malformed`;
+    if (!ok) return bad(`hot function #${i + 1} is malformed`);
+    hotFunctions.push({
+      name: f.name as string,
+      file: f.file as string,
+      line: f.line as number,
+      column: f.column as number,
+      sourceHash: f.sourceHash as string | null,
+      selfSamples: f.selfSamples as number,
+      totalSamples: f.totalSamples as number,
+      share: f.share as number,
+      totalShare: f.totalShare as number,
+    });
   }
+  const profile: WarmupProfile = {
+    schemaVersion: SCHEMA_VERSION,
+    tool: 'preheat',
+    preheatVersion: d.preheatVersion as string,
+    node: d.node as string,
+    v8: d.v8 as string,
+    appRoot: d.appRoot as string,
+    generation: d.generation as number,
+    createdAt: d.createdAt as string,
+    updatedAt: d.updatedAt as string,
+    sampleIntervalMicros: d.sampleIntervalMicros as number,
+    samples: { busy: s.busy as number, gc: s.gc as number, program: s.program as number, native: s.native as number },
+    hotFunctions,
+  };
   if (d.requests !== undefined) {
-    if (!Array.isArray(d.requests)) return 'its field "requests" is not a list';
+    if (!Array.isArray(d.requests)) return bad('its field "requests" is not a list');
+    if (d.requests.length > MAX_REQUESTS) return bad(`its field "requests" has more than ${MAX_REQUESTS} entries`);
+    const requests: RecordedRequest[] = [];
     for (const [i, r] of d.requests.entries()) {
-      const ok =
-        isObject(r) &&
-        typeof r.method === 'string' &&
-        /^[A-Z]+$/.test(r.method) &&
-        // Whether the target may be sent is the replay's rule (warmup/replay.ts), checked per request.
-        typeof r.url === 'string' &&
-        isObject(r.headers) &&
-        Object.values(r.headers).every((v) => typeof v === 'string') &&
-        (r.body === undefined || typeof r.body === 'string') &&
-        isCount(r.count);
-      if (!ok) return `request #${i + 1} is malformed`;
+      const request = readRequest(r);
+      if (!request) return bad(`request #${i + 1} is malformed`);
+      requests.push(request);
     }
+    profile.requests = requests;
   }
-  return null;
+  if (d.instances !== undefined) {
+    const ids = d.instances;
+    if (!Array.isArray(ids) || ids.length > MAX_INSTANCES || !ids.every((id) => typeof id === 'string' && INSTANCE_ID.test(id))) {
+      return bad('its field "instances" is not a list of instance ids');
+    }
+    profile.instances = [...(ids as string[])];
+  }
+  return { ok: true, profile };
+}
+
+/** What a per-process file name may carry between `profile.` and `.json` (docs/profile-files.md). */
+export const INSTANCE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+function readRequest(r: unknown): RecordedRequest | null {
+  if (!isObject(r) || typeof r.method !== 'string' || !/^[A-Z]{1,32}$/.test(r.method)) return null;
+  // Whether the target may be sent (origin-form, no spaces or CR LF) is the replay's rule, checked per
+  // request at replay time (warmup/replay.ts): one odd request does not cost the whole profile.
+  if (typeof r.url !== 'string' || r.url.length > MAX_URL_LENGTH) return null;
+  if (!isObject(r.headers) || !isCount(r.count)) return null;
+  if (r.body !== undefined && typeof r.body !== 'string') return null;
+  const entries = Object.entries(r.headers);
+  if (entries.length > MAX_HEADERS) return null;
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of entries) {
+    // A header name is an HTTP token; a value has no control characters but tab.
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/.test(name) || name === '__proto__' || typeof value !== 'string' || /[\u0000-\u0008\u000a-\u001f\u007f]/.test(value)) return null;
+    headers[name] = value;
+  }
+  const request: RecordedRequest = { method: r.method, url: r.url, headers: { ...headers }, count: r.count };
+  if (r.body !== undefined) request.body = r.body;
+  return request;
 }
 
 /** JSON.parse failed at (or past) the last character: the file was cut off, typically by a crash mid-write. */
@@ -142,6 +223,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+function hasOwn(o: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, key);
+}
+
 function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}
+
+/** A 1-based line or column as V8 reports it; V8 keeps positions in 32-bit integers. */
+function isPosition(v: unknown, min: number): v is number {
+  return Number.isInteger(v) && (v as number) >= min && (v as number) < 2 ** 31;
 }

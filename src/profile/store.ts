@@ -1,60 +1,56 @@
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readCapped } from './safe-read';
 import { parseProfile, WarmupProfile } from './schema';
 
 export const PROFILE_FILE = 'profile.json';
-/** A profile.json larger than this is not ours: reading it would cost the app memory and time. */
-const MAX_PROFILE_BYTES = 64 * 1024 * 1024;
+/** A profile file larger than this is not ours: reading it would cost the app memory and time. */
+export const MAX_PROFILE_BYTES = 64 * 1024 * 1024;
 
-export type LoadResult =
+export type ReadResult =
   | { kind: 'missing' }
-  | { kind: 'ok'; profile: WarmupProfile }
-  /** Unusable; moved aside to `movedTo` (null when even that failed) so nothing is lost. */
-  | { kind: 'bad'; reason: string; movedTo: string | null };
+  /** `bytes`: the size of the text read. */
+  | { kind: 'ok'; profile: WarmupProfile; bytes: number }
+  /** `otherVersion`: a preheat profile of another schema version, to be left alone for whoever reads it. */
+  | { kind: 'bad'; reason: string; otherVersion?: boolean };
 
-export type ReadResult = { kind: 'missing' } | { kind: 'ok'; profile: WarmupProfile } | { kind: 'bad'; reason: string; unreadable?: boolean };
-
-/** Reads and checks a profile.json, touching nothing. Synchronous: the agent reads on its exit path too. */
-export function readProfile(file: string): ReadResult {
-  let text: string;
-  try {
-    const size = fs.statSync(file).size;
-    if (size > MAX_PROFILE_BYTES) return { kind: 'bad', reason: `it is ${size} bytes, more than a profile can be` };
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'bad', reason: `it cannot be read (${(error as Error).message})`, unreadable: true };
-  }
-  const parsed = parseProfile(text);
-  return parsed.ok ? { kind: 'ok', profile: parsed.profile } : { kind: 'bad', reason: parsed.reason };
+/**
+ * Reads and checks one profile file, touching nothing: never moved, never deleted, whatever it
+ * holds (on a shared volume another version of the app may be using it). Safe against FIFOs,
+ * devices, directories, sockets and huge files (safe-read.ts). Synchronous: the agent reads on
+ * its start-up and exit paths.
+ */
+export function readProfile(file: string, maxBytes = MAX_PROFILE_BYTES): ReadResult {
+  const read = readCapped(file, maxBytes);
+  if (read.kind !== 'ok') return read;
+  const parsed = parseProfile(read.text);
+  if (parsed.ok) return { kind: 'ok', profile: parsed.profile, bytes: read.text.length };
+  return parsed.otherVersion ? { kind: 'bad', reason: parsed.reason, otherVersion: true } : { kind: 'bad', reason: parsed.reason };
 }
 
-/** The agent's read: an unusable profile is moved aside (never deleted) so a new one can take its place. */
-export function loadProfile(file: string): LoadResult {
-  const read = readProfile(file);
-  if (read.kind !== 'bad') return read;
-  return read.unreadable ? { kind: 'bad', reason: read.reason, movedTo: null } : setAside(file, read.reason);
+export interface WriteOptions {
+  /** Mode of the file. The agent's files are private (0600): they hold the app's code paths and requests. */
+  mode?: number;
+  /** Mode of directories created on the way. */
+  dirMode?: number;
 }
 
-function setAside(file: string, reason: string): LoadResult {
-  const movedTo = `${file}.bad-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  try {
-    fs.renameSync(file, movedTo);
-    return { kind: 'bad', reason, movedTo };
-  } catch {
-    return { kind: 'bad', reason, movedTo: null };
-  }
-}
+/** What the agent writes: readable and writable by the app's user only. */
+export const PRIVATE: Readonly<Required<WriteOptions>> = Object.freeze({ mode: 0o600, dirMode: 0o700 });
 
 /**
  * Writes through a temporary file in the same directory and renames it over the target, so a
- * reader (or a crash mid-write) sees the old file or the new one, never half of one.
+ * reader (or a crash mid-write) sees the old file or the new one, never half of one. The
+ * temporary file is created exclusively (never through a link someone put at its name), as
+ * `<name>.<pid>.<random>.tmp`; a writer killed mid-write leaves it behind for `removeStaleTemps`.
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
+export function writeFileAtomic(file: string, data: string | Uint8Array, options: WriteOptions = {}): void {
+  const { mode = 0o644, dirMode = 0o777 } = options;
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: dirMode });
+  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
   try {
-    const fd = fs.openSync(tmp, 'w', 0o644);
+    const fd = fs.openSync(tmp, 'wx', mode);
     try {
       fs.writeFileSync(fd, data);
       fs.fsyncSync(fd);
@@ -70,6 +66,60 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     }
     throw error;
   }
+}
+
+/** `<name>.<pid>.<random>.tmp`, the temporary names of writeFileAtomic (older versions used base-36 random parts). */
+const TEMP_NAME = /^(.+)\.\d+\.[0-9a-z]{1,16}\.tmp$/;
+/** A live writer holds its temporary file for milliseconds; one older than this was left by a killed writer. */
+export const STALE_TEMP_MS = 60_000;
+
+/**
+ * Deletes the temporary files that writers killed mid-write left in `dir`, for the files `ours`
+ * names (profile.json, per-process profiles, .cpuprofile files), once they are older than a
+ * minute. Regular files only; links and anything else are left alone. Returns how many went.
+ */
+export function removeStaleTemps(dir: string, ours: (name: string) => boolean, now = Date.now(), maxEntries = 10_000): number {
+  let removed = 0;
+  for (const name of listDir(dir, maxEntries)) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || !ours(m[1]!)) continue;
+    const full = path.join(dir, name);
+    try {
+      const st = fs.lstatSync(full);
+      if (!st.isFile() || now - st.mtimeMs < STALE_TEMP_MS) continue;
+      fs.unlinkSync(full);
+      removed++;
+    } catch {
+      // Renamed or removed meanwhile by its writer or another instance.
+    }
+  }
+  return removed;
+}
+
+/**
+ * The names in `dir`, at most `maxEntries` of them: a directory with millions of entries costs a
+ * bounded read. Empty when it is missing or not a directory.
+ */
+export function listDir(dir: string, maxEntries: number): string[] {
+  const names: string[] = [];
+  let handle: fs.Dir;
+  try {
+    handle = fs.opendirSync(dir);
+  } catch {
+    return names;
+  }
+  try {
+    for (let entry = handle.readSync(); entry !== null && names.length < maxEntries; entry = handle.readSync()) names.push(entry.name);
+  } catch {
+    // Vanished while being listed: what was read is the answer.
+  } finally {
+    try {
+      handle.closeSync();
+    } catch {
+      // Already closed.
+    }
+  }
+  return names;
 }
 
 export function serializeProfile(profile: WarmupProfile): string {

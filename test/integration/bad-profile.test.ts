@@ -15,20 +15,23 @@ const cases: [string, string, RegExp][] = [
 ];
 
 for (const [label, content, reason] of cases) {
-  test(`a ${label} profile.json is warned about, kept aside and replaced`, async (t) => {
-    const dir = tempDir();
-    fs.writeFileSync(path.join(dir, 'profile.json'), content);
-    const r = await record([textIndex, '500'], dir);
-    t.is(r.code, 0);
-    const w = warnings(r.stderr);
-    t.is(w.length, 1, r.stderr);
-    t.regex(w[0]!, reason);
-    t.regex(w[0]!, /cannot be used: .* moved it to profile\.json\.bad-[-0-9TZ]+ and starting a new profile \[PREHEAT_W005\]/);
-    const aside = fs.readdirSync(dir).filter((f) => f.startsWith('profile.json.bad-'));
-    t.is(aside.length, 1);
-    t.is(fs.readFileSync(path.join(dir, aside[0]!), 'utf8'), content, 'the bad file is kept as it was');
-    t.true(parseProfile(fs.readFileSync(path.join(dir, 'profile.json'), 'utf8')).ok);
-  });
+  for (const mode of ['record', 'auto']) {
+    test(`a ${label} profile.json is warned about once in ${mode} mode and left as it is; the recording is saved beside it`, async (t) => {
+      const dir = tempDir();
+      fs.writeFileSync(path.join(dir, 'profile.json'), content);
+      const r = await record([textIndex, '500'], dir, { PREHEAT_MODE: mode });
+      t.is(r.code, 0);
+      const w = warnings(r.stderr);
+      t.is(w.length, 1, r.stderr);
+      t.regex(w[0]!, reason);
+      t.regex(w[0]!, /profile\.json cannot be used: .*; left as it is.* \[PREHEAT_W005\]/);
+      t.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('profile.json')), ['profile.json'], 'nothing moved aside');
+      t.is(fs.readFileSync(path.join(dir, 'profile.json'), 'utf8'), content, 'the bad file is kept as it was');
+      const own = fs.readdirSync(dir).filter((f) => /^profile\.[A-Za-z0-9_-]+\.json$/.test(f));
+      t.is(own.length, 1);
+      t.true(parseProfile(fs.readFileSync(path.join(dir, own[0]!), 'utf8')).ok);
+    });
+  }
 }
 
 test('an unwritable directory is one warning and the app still exits cleanly', async (t) => {
