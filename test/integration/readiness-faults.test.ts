@@ -243,3 +243,17 @@ test('an HTTPS server is warmed over loopback TLS like an HTTP one', async (t) =
   t.is(status.errors, 0);
   t.regex(s.stderr(), /^request \{"method":"GET","url":"\/ok"/m);
 });
+
+test('in auto mode an app that never listens is recorded from its start, warm-up or not', async (t) => {
+  const dir = guestProfile([{ url: '/ok' }]);
+  const g = startGuest({ PREHEAT_MODE: 'auto', PREHEAT_DIR: dir, PREHEAT_WINDOW_MS: '300', PREHEAT_PERIOD_MS: '300', GUEST_NEVER_LISTEN: '1' });
+  // Windows end every 300 ms: wait until this process's own file holds a window.
+  const own = () => fs.readdirSync(dir).filter((n) => /^profile\.(?!base-).+\.json$/.test(n) && n !== 'profile.json');
+  for (let i = 0; i < 200 && own().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  g.child.kill('SIGTERM');
+  const end = await g.exited;
+  t.is(end.signal, 'SIGTERM');
+  t.is(own().length, 1, g.stderr());
+  const recorded = JSON.parse(fs.readFileSync(path.join(dir, own()[0]!), 'utf8'));
+  t.true(recorded.hotFunctions.some((f: { name: string }) => f.name === 'work'), JSON.stringify(recorded.hotFunctions.slice(0, 5)));
+});
