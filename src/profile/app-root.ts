@@ -24,12 +24,25 @@ export function findAppRoot(entry: string | null | undefined, cwd: string): AppR
     real = path.resolve(cwd, entry);
   }
   if (real.split(path.sep).includes('node_modules')) return { root: cwd, entryIsApp: false };
+  let nearest: string | null = null;
   for (let dir = path.dirname(real); ; dir = path.dirname(dir)) {
-    try {
-      if (fs.statSync(path.join(dir, 'package.json')).isFile()) return { root: dir, entryIsApp: true };
-    } catch {
-      // None here: look one level up.
-    }
-    if (path.dirname(dir) === dir) return { root: cwd, entryIsApp: true };
+    const manifest = readManifest(path.join(dir, 'package.json'));
+    // A package.json with no name is a build's marker (`dist/cjs/package.json` holding only
+    // `{"type": "commonjs"}`), not the app's package: its sources live further up.
+    if (manifest === 'named') return { root: dir, entryIsApp: true };
+    if (manifest === 'unnamed') nearest ??= dir;
+    if (path.dirname(dir) === dir) return { root: nearest ?? cwd, entryIsApp: true };
+  }
+}
+
+function readManifest(file: string): 'named' | 'unnamed' | null {
+  try {
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) return null;
+    if (stat.size > 1024 * 1024) return 'unnamed';
+    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: unknown };
+    return typeof data?.name === 'string' && data.name !== '' ? 'named' : 'unnamed';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR' ? null : 'unnamed';
   }
 }

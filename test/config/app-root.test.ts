@@ -50,3 +50,18 @@ test('PREHEAT_ROOT wins, relative to the working directory', (t) => {
   t.is(options.root, '/srv/elsewhere');
   t.is(options.dir, '/srv/elsewhere/.preheat');
 });
+
+test("a build's unnamed package.json (dist/cjs: only a type) is not the app root; the named package above it is", (t) => {
+  const { root } = app();
+  const out = path.join(root, 'dist', 'cjs');
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, 'package.json'), '{"type": "commonjs"}');
+  const script = path.join(out, 'server.js');
+  fs.writeFileSync(script, '');
+  t.is(findAppRoot(script, '/').root, root);
+  // With no named package above, the nearest package.json still wins over the working directory.
+  const lone = fs.realpathSync(tempDir());
+  fs.writeFileSync(path.join(lone, 'package.json'), '{"type": "module"}');
+  fs.writeFileSync(path.join(lone, 'main.js'), '');
+  t.is(findAppRoot(path.join(lone, 'main.js'), '/srv/cwd').root, lone);
+});
