@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readProfile, PROFILE_FILE } from '../profile/store';
+import { defaults } from '../config/options';
+import { mergedProfile, readProfileDir } from '../profile/profile-dir';
 import { ErrorCodes, PreheatError } from '../errors';
 import { runChild } from '../run-child';
 import type { Io } from './io';
@@ -30,17 +31,15 @@ export async function recordCommand(args: string[], io: Io): Promise<number> {
   const env = recordingEnv(dir, values.sampler ? { PREHEAT_SAMPLER: values.sampler } : {});
 
   const outcome = await run(command, env);
-  const read = readProfile(path.join(dir, PROFILE_FILE));
-  if (read.kind === 'ok') {
-    const top = read.profile.hotFunctions
+  // What the next warm-up would read: profile.json merged with every recording process's own file.
+  const profile = mergedProfile(readProfileDir(dir), defaults);
+  if (profile) {
+    const top = profile.hotFunctions
       .filter((f) => f.selfSamples > 0)
       .slice(0, 3)
       .map((f) => `${f.name || '(anonymous)'} ${f.file}:${f.line}`)
       .join(', ');
-    io.err(
-      `preheat: ${path.join(dir, PROFILE_FILE)}: generation ${read.profile.generation}, ` +
-        `${read.profile.hotFunctions.length} hot functions${top ? `; hottest: ${top}` : ''}\n`,
-    );
+    io.err(`preheat: ${dir}: generation ${profile.generation}, ${profile.hotFunctions.length} hot functions${top ? `; hottest: ${top}` : ''}\n`);
   } else {
     io.err(`preheat: no profile was written into ${dir} (the command ran none of the app's code, or too briefly to sample)\n`);
   }

@@ -12,7 +12,7 @@ test('preheat record runs the command under the agent and passes its exit code o
   const r = await preheat(['record', '--dir', dir, '--', process.execPath, textIndex, '600'], path.dirname(textIndex));
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /rounds=true/);
-  t.regex(r.stderr, /profile\.json: generation 1, \d+ hot functions; hottest: .*(scoreDocument lib\/score\.js|search main\.js)/);
+  t.regex(r.stderr, /preheat: \S+: generation 1, \d+ hot functions; hottest: .*(scoreDocument lib\/score\.js|search main\.js)/);
   t.true(parseProfile(fs.readFileSync(path.join(dir, 'profile.json'), 'utf8')).ok);
 
   const failing = await preheat(['record', '--dir', dir, '--', process.execPath, fixture('programs', 'quick-exit.js'), '5']);
