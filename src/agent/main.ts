@@ -203,6 +203,7 @@ function startRecording(options: Options, log: Logger, ownServers: Set<net.Serve
           maxBodyBytes: options.maxBodyBytes,
           ignoreServer: (s) => ownServers.has(s),
           marker,
+          steadyAfterMs: options.steadyAfterMs,
         })
       : null;
   // Read at the start, as in warm mode: processes started together (cluster workers) see the

@@ -1,8 +1,9 @@
 import * as dc from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { keptHeaders, redactBody, redactUrl } from './redact';
 import type { ReplayMarker } from './replay-marker';
-import { RequestSample } from './request-sample';
+import { RequestSample, type Observation } from './request-sample';
 
 /** Requests preheat sends itself (warm-up replay) carry this header, with the boot's secret value. */
 export { REPLAY_HEADER } from './replay-marker';
@@ -15,6 +16,11 @@ export interface CaptureOptions {
   ignoreServer?: (server: Server) => boolean;
   /** This boot's marker: requests with its value are the warm-up's own and are not recorded; any other value is. */
   marker: ReplayMarker;
+  /**
+   * Latencies count from this many milliseconds after the process started: before that the app is
+   * still cold, and its latencies say nothing about the steady state warm mode aims for.
+   */
+  steadyAfterMs: number;
 }
 
 /**
@@ -44,6 +50,7 @@ export function startRequestCapture(options: CaptureOptions): RequestCapture {
   const onStart = (message: unknown) => {
     try {
       const { request, response, server } = message as { request: IncomingMessage; response: ServerResponse; server: Server };
+      const startedAt = performance.now();
       if (!allowed.has(request.method ?? '') || options.marker.isReplay(request.headers)) return;
       if (options.ignoreServer?.(server)) return;
       const url = request.url ?? '/';
@@ -51,21 +58,25 @@ export function startRequestCapture(options: CaptureOptions): RequestCapture {
       const base = { method: request.method!, url: redactUrl(url), headers: keptHeaders(request.headers) };
       const length = Number(request.headers['content-length'] ?? 0);
       const hasBody = length > 0 || request.headers['transfer-encoding'] !== undefined;
-      if (!hasBody) return whenAnswered(response, () => sample.add(base));
+      const seen = (): Observation => {
+        const now = performance.now();
+        return now >= options.steadyAfterMs ? { status: response.statusCode, latencyMs: now - startedAt } : { status: response.statusCode };
+      };
+      if (!hasBody) return whenAnswered(response, () => sample.add(base, seen()));
       if (length > options.maxBodyBytes) return; // too big to keep: replaying it without the body would be another request
       // Recorded when both have happened, in either order: the body was read to its end (by the
       // app, or by Node discarding what the app left) and the response finished below 500.
       let body: string | null | undefined; // undefined: not read to its end yet; null: not storable
-      let answered = false;
+      let answered: Observation | null = null;
       const both = () => {
-        if (answered && typeof body === 'string') sample.add({ ...base, body });
+        if (answered && typeof body === 'string') sample.add({ ...base, body }, answered);
       };
       observeBody(request, options.maxBodyBytes, (raw) => {
         body = raw === null ? null : redactBody(raw, base.headers['content-type']);
         both();
       });
       whenAnswered(response, () => {
-        answered = true;
+        answered = seen();
         both();
       });
     } catch {

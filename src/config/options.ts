@@ -53,6 +53,16 @@ export interface Options {
   startLimitMs: number;
   /** At the deadline: `ready` (answer 200 anyway) or `fail` (stay 503). Default `ready`. */
   onDeadline: DeadlineAction;
+  /**
+   * Recorded latencies count from this long after the process started, in milliseconds: before
+   * that the app is still warming on its own. Default 120000.
+   */
+  steadyAfterMs: number;
+  /**
+   * Warm mode is ready when the requests that carry most of the traffic run within this ratio of
+   * their recorded steady latency (for a few rounds in a row). Default 1.2.
+   */
+  readyLatencyRatio: number;
   /** Replay requests in flight at once. Default 4. */
   replayConcurrency: number;
 }
@@ -81,6 +91,8 @@ export const defaults: Readonly<Options> = Object.freeze({
   deadlineMs: 10_000,
   startLimitMs: 120_000,
   onDeadline: 'ready',
+  steadyAfterMs: 120_000,
+  readyLatencyRatio: 1.2,
   replayConcurrency: 4,
 });
 

@@ -27,6 +27,13 @@ const fraction: Parser<number> = (raw) => {
   return Number.isFinite(n) && n >= 0 && n <= 1 ? n : new Invalid('a number from 0 to 1');
 };
 
+const ratio =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+    return Number.isFinite(n) && n >= min && n <= max ? n : new Invalid(`a number from ${min} to ${max}`);
+  };
+
 const methods: Parser<string[]> = (raw) => {
   const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null;
   const names = list?.map((m) => String(m).trim().toUpperCase()).filter(Boolean);
@@ -64,6 +71,8 @@ const parsers: { [K in keyof Options]: Parser<Options[K]> } = {
   deadlineMs: integer(0, 3600_000, 'milliseconds'),
   startLimitMs: integer(0, 24 * 3600_000, 'milliseconds'),
   onDeadline: oneOf('ready', 'fail'),
+  steadyAfterMs: integer(0, 24 * 3600_000, 'milliseconds'),
+  readyLatencyRatio: ratio(1, 10),
   replayConcurrency: integer(1, 256, 'requests'),
 };
 

@@ -5,20 +5,39 @@ export function requestKey(r: Pick<RecordedRequest, 'method' | 'url' | 'headers'
   return JSON.stringify([r.method, r.url, r.headers['content-type'] ?? '', r.headers.accept ?? '', r.body ?? null]);
 }
 
-/** Weighted sum of request lists by key, most frequent first, at most `max`. */
+/**
+ * Weighted sum of request lists by key, most frequent first, at most `max`. A request's steady
+ * latency is the average of the lists' latencies weighted by their weighted counts; its status is
+ * the one of the heaviest list that has one.
+ */
 export function mergeRequests(lists: { requests: RecordedRequest[] | undefined; weight: number }[], max: number): RecordedRequest[] | undefined {
   if (lists.every((l) => l.requests === undefined)) return undefined;
-  const byKey = new Map<string, RecordedRequest>();
+  const byKey = new Map<string, { request: RecordedRequest; latencySum: number; latencyWeight: number; statusWeight: number }>();
   for (const { requests, weight } of lists) {
     for (const r of requests ?? []) {
       const key = requestKey(r);
-      const old = byKey.get(key);
-      byKey.set(key, { ...r, count: (old?.count ?? 0) + r.count * weight });
+      const w = r.count * weight;
+      const old = byKey.get(key) ?? { request: { ...r, count: 0 }, latencySum: 0, latencyWeight: 0, statusWeight: -1 };
+      old.request.count += w;
+      if (r.latencyMs !== undefined && w > 0) {
+        old.latencySum += r.latencyMs * w;
+        old.latencyWeight += w;
+      }
+      if (r.status !== undefined && w > old.statusWeight) {
+        old.request.status = r.status;
+        old.statusWeight = w;
+      }
+      byKey.set(key, old);
     }
   }
   return [...byKey.values()]
+    .map(({ request, latencySum, latencyWeight }) => {
+      const out: RecordedRequest = { ...request, count: Math.round(request.count * 1e4) / 1e4 };
+      delete out.latencyMs;
+      if (latencyWeight > 0) out.latencyMs = Math.round((latencySum / latencyWeight) * 1000) / 1000;
+      return out;
+    })
     .filter((r) => r.count >= 0.01)
-    .map((r) => ({ ...r, count: Math.round(r.count * 1e4) / 1e4 }))
     .sort((a, b) => b.count - a.count || requestKey(a).localeCompare(requestKey(b)))
     .slice(0, max);
 }

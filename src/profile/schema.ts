@@ -35,6 +35,14 @@ export interface RecordedRequest {
   body?: string;
   /** How often it was seen (decayed over generations, like the samples). */
   count: number;
+  /** The status it was answered with most often. Absent in profiles written before latencies were kept. */
+  status?: number;
+  /**
+   * Its server-side latency at steady state, in milliseconds: the median of the newest windows
+   * recorded after PREHEAT_STEADY_AFTER_MS, from the request's start to its response's finish.
+   * Absent when too few steady requests were seen; warm mode then falls back to a request count.
+   */
+  latencyMs?: number;
 }
 
 export interface SampleTotals {
@@ -207,6 +215,9 @@ function readRequest(r: unknown): RecordedRequest | null {
   }
   const request: RecordedRequest = { method: r.method, url: r.url, headers: { ...headers }, count: r.count };
   if (r.body !== undefined) request.body = r.body;
+  // Optional measurements: a value that is not one is dropped, not a reason to refuse the request.
+  if (Number.isInteger(r.status) && (r.status as number) >= 100 && (r.status as number) <= 599) request.status = r.status as number;
+  if (typeof r.latencyMs === 'number' && Number.isFinite(r.latencyMs) && r.latencyMs >= 0 && r.latencyMs <= 3_600_000) request.latencyMs = r.latencyMs;
   return request;
 }
 

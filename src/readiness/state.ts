@@ -1,3 +1,5 @@
+import type { KeyLatency } from '../warmup/latency-policy';
+
 /**
  * Where the warm-up stands. `/status` serves this object as JSON.
  * - `waiting-for-server`: the app has not listened yet; `/ready` is 503 whatever the mode.
@@ -29,6 +31,13 @@ export interface Status {
   scanMs: number | null;
   /** Milliseconds from the agent's start to the app's listen; null until it listens. */
   listenedAfterMs: number | null;
+  /**
+   * How readiness is judged: `latency` (the requests that carry most of the traffic run close to
+   * their recorded steady latency) or `count` (a profile without latencies: a fixed number of replays).
+   */
+  rule: 'latency' | 'count';
+  /** Per judged request, recorded vs current server-side latency (empty under the `count` rule). */
+  latency: KeyLatency[];
   elapsedMs: number;
   /** Why the phase is what it is, in a sentence (a deadline, a missing profile…). */
   reason: string;
@@ -44,6 +53,8 @@ export class WarmupState {
   private readonly counters: Counters = { hot: 0, optimized: 0, stale: 0, replayed: 0, errors: 0, skipped: 0 };
   private scanMs: number | null = null;
   private listenedAt: number | null = null;
+  private rule: Status['rule'] = 'count';
+  private latency: KeyLatency[] = [];
   private readonly waiters: ((ready: boolean) => void)[] = [];
 
   constructor(private readonly deadlineIsReady: boolean) {}
@@ -82,6 +93,11 @@ export class WarmupState {
     this.listenedAt ??= Date.now();
   }
 
+  setLatency(rule: Status['rule'], table: KeyLatency[]): void {
+    this.rule = rule;
+    this.latency = table;
+  }
+
   setScanMs(ms: number): void {
     this.scanMs = ms;
   }
@@ -106,6 +122,8 @@ export class WarmupState {
       ...this.counters,
       scanMs: this.scanMs,
       listenedAfterMs: this.listenedAt === null ? null : this.listenedAt - this.started,
+      rule: this.rule,
+      latency: this.latency,
       elapsedMs: Date.now() - this.started,
       reason: this.reason,
     };

@@ -64,7 +64,11 @@ export function screenRequests(requests: readonly RecordedRequest[], rules: Repl
     else if (r.body !== undefined && (typeof r.body !== 'string' || Buffer.byteLength(r.body) > rules.maxBodyBytes)) skipped.body++;
     else {
       const count = Number.isFinite(r.count) && r.count > 0 ? r.count : 1;
-      kept.push({ method, url: r.url, headers: keptHeaders(isPlainRecord(r.headers) ? r.headers : {}), ...(r.body !== undefined ? { body: r.body } : {}), count });
+      const screened: RecordedRequest = { method, url: r.url, headers: keptHeaders(isPlainRecord(r.headers) ? r.headers : {}), count };
+      if (r.body !== undefined) screened.body = r.body;
+      if (r.status !== undefined) screened.status = r.status;
+      if (r.latencyMs !== undefined) screened.latencyMs = r.latencyMs;
+      kept.push(screened);
     }
   }
   return { kept, skipped };

@@ -1,31 +1,39 @@
 import type * as http from 'node:http';
 import * as https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import type { ReplayMarker } from '../capture/replay-marker';
 import type { Options } from '../config/options';
 import { Codes } from '../errors';
 import type { Logger } from '../log';
-import type { HotFunction, WarmupProfile } from '../profile/schema';
+import type { HotFunction, RecordedRequest, WarmupProfile } from '../profile/schema';
 import type { WarmupState } from '../readiness/state';
 import { placeMarker, type Marker } from './crash-marker';
 import { indexFunctions, type FunctionIndex } from './function-index';
 import { Optimizer } from './optimizer';
+import { LatencyPolicy } from './latency-policy';
 import { loopbackTarget, replay, replaySchedule, screenRequests, type Screened } from './replay';
+import { timeReplayedRequests } from './replay-timing';
 import { createNatives, type Natives } from './v8-natives';
 
 /** The hot set: functions worth a forced optimization (most self time first). */
 const MAX_HOT = 200;
 /** Below this share of self time a function is not worth compiling ahead. */
 const MIN_SHARE = 0.002;
-/** Requests per replay round between two optimizer steps. */
+/** Requests per replay round between two optimizer steps and readiness checks… */
 const ROUND_REQUESTS = 50;
+/** …or this much time, whichever comes first: on a slow service 50 requests take seconds. */
+const ROUND_MS = 250;
+const FIRST_ROUND_MS = 1000;
 /**
  * Times the whole schedule is replayed before the first optimizer step: optimizing on the
  * feedback of a few calls gives code that deoptimizes on the first unusual real request.
  */
 const FEEDBACK_PASSES = 2;
 /**
- * Replayed requests before ready, whatever the optimizer says. On the docs-shop fixture (fastify,
- * ajv, marked, handlebars) the median of the first 1000 real requests was 1.24x steady state after
- * the hot set alone, 1.09x after 2000 replayed requests (scripts/bench/warmup.js, Node 20).
+ * For a profile without latencies (recorded before they were kept): replayed requests before
+ * ready, whatever the optimizer says. On the docs-shop fixture (fastify, ajv, marked, handlebars)
+ * the median of the first 1000 real requests was 1.24x steady state after the hot set alone,
+ * 1.09x after 2000 replayed requests (scripts/bench/warmup.js, Node 20).
  */
 const MIN_REPLAYED = 2000;
 
@@ -42,7 +50,7 @@ export interface WarmupContext {
   state: WarmupState;
   log: Logger;
   /** The header and this boot's secret value that mark replayed requests. */
-  marker: { header: string; value: string };
+  marker: ReplayMarker;
 }
 
 /**
@@ -114,7 +122,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     crashMarker = placeMarker(options.dir, options.deadlineMs);
     process.on('exit', onExit);
     try {
-      await warm(server, target, schedule, index, screened.kept.length);
+      await warm(server, target, schedule, index, screened.kept);
     } finally {
       process.removeListener('exit', onExit);
       crashMarker?.clear();
@@ -126,61 +134,74 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     target: ReturnType<typeof loopbackTarget>,
     schedule: ReturnType<typeof replaySchedule>,
     index: FunctionIndex | null,
-    requestCount: number,
+    requests: RecordedRequest[],
   ) => {
     const optimizer = natives && index?.found.length ? new Optimizer(index.found, natives) : null;
+    // Ready when the traffic's main requests run near their recorded steady latency; a profile
+    // without latencies falls back to a count of replayed requests.
+    const policy = new LatencyPolicy(requests, { ratio: options.readyLatencyRatio });
+    const rule = policy.usable && schedule.length ? 'latency' : 'count';
+    const stopTiming = rule === 'latency' ? timeReplayedRequests(ctx.marker, (t) => policy.observe(t)) : () => {};
+    state.setLatency(rule, policy.table());
     const appClosed = () => !server.listening;
-    state.set('replaying', `replaying ${requestCount} recorded requests`);
+    state.set('replaying', `replaying ${requests.length} recorded requests`);
     let inRound = 0;
-    for (let round = 0; ; round++) {
-      if (stopped || state.settled) return;
-      if (appClosed()) return state.stop('the app closed its server during the warm-up');
-      if (schedule.length) {
-        inRound = 0;
-        const size = round === 0 ? schedule.length * FEEDBACK_PASSES : ROUND_REQUESTS;
-        await replay(schedule, target!, {
-          concurrency: options.replayConcurrency,
-          timeoutMs: Math.min(2000, Math.max(100, options.deadlineMs)),
-          marker: ctx.marker,
-          shouldStop: () => stopped || state.settled || appClosed() || inRound++ >= size,
-          onResult: (r) => state.count(r.ok ? 'replayed' : 'errors'),
-          inFlight: { add: (n) => (inFlight += n) },
-        });
+    try {
+      for (let round = 0; ; round++) {
+        if (stopped || state.settled) return;
+        if (appClosed()) return state.stop('the app closed its server during the warm-up');
+        if (schedule.length) {
+          inRound = 0;
+          const size = round === 0 ? schedule.length * FEEDBACK_PASSES : ROUND_REQUESTS;
+          const until = performance.now() + (round === 0 ? FIRST_ROUND_MS : ROUND_MS);
+          await replay(schedule, target!, {
+            concurrency: options.replayConcurrency,
+            timeoutMs: Math.min(2000, Math.max(100, options.deadlineMs)),
+            marker: ctx.marker,
+            shouldStop: () => stopped || state.settled || appClosed() || inRound++ >= size || performance.now() > until,
+            onResult: (r) => state.count(r.ok ? 'replayed' : 'errors'),
+            inFlight: { add: (n) => (inFlight += n) },
+          });
+        }
+        if (stopped || state.settled) return;
+        if (appClosed()) return state.stop('the app closed its server during the warm-up');
+        const { replayed, errors } = state.status();
+        if (errors >= 10 && errors > replayed) {
+          // The replay exercises error paths (or nothing): warming those says nothing about the
+          // app's real requests, and hammering a failing app helps no one. The deadline decides.
+          state.set('replaying', `replayed requests fail (${errors} failed, ${replayed} answered); waiting for the deadline`);
+          return;
+        }
+        const converged = rule === 'latency' ? policy.endRound() : schedule.length === 0 || replayed >= MIN_REPLAYED;
+        state.setLatency(rule, policy.table());
+        const why = rule === 'latency' ? `the main requests run within ${options.readyLatencyRatio}x their recorded steady latency` : `replayed ${replayed} requests`;
+        if (!optimizer) {
+          if (converged) return state.set('ready', `${why} (no forced optimization)`);
+          continue;
+        }
+        let progress;
+        try {
+          progress = optimizer.step();
+        } catch (error) {
+          // A helper whose bytecode V8 flushed throws a SyntaxError: no more forced optimization.
+          return state.set('ready', `replayed ${replayed} requests; forced optimization stopped (${message(error)})`);
+        }
+        state.setCount('optimized', progress.optimized);
+        state.set('optimizing', `${progress.optimized} of ${index!.found.length} found hot functions optimized`);
+        log.debug(`optimizer: ${JSON.stringify(progress.tiers)}`);
+        // Beyond the hot set, a service's code (its framework, Node's http) tiers up with traffic
+        // only: ready once the hot set is settled and the measurement (or the count) says so.
+        if (progress.pending === 0 && converged) {
+          return state.set(
+            'ready',
+            `${why}; ${progress.optimized} of ${index!.found.length + index!.stale.length + index!.missing.length} hot functions optimized (${index!.stale.length} stale, ${index!.missing.length} not loaded, ${progress.givenUp} not optimizable)`,
+          );
+        }
+        // Without requests to replay, the app's own traffic has to run the code: wait a little.
+        if (schedule.length === 0) await new Promise((r) => setTimeout(r, 100).unref());
       }
-      if (stopped || state.settled) return;
-      if (appClosed()) return state.stop('the app closed its server during the warm-up');
-      const { replayed, errors } = state.status();
-      if (errors >= 10 && errors > replayed) {
-        // The replay exercises error paths (or nothing): warming those says nothing about the
-        // app's real requests, and hammering a failing app helps no one. The deadline decides.
-        state.set('replaying', `replayed requests fail (${errors} failed, ${replayed} answered); waiting for the deadline`);
-        return;
-      }
-      const enough = schedule.length === 0 || replayed >= MIN_REPLAYED;
-      if (!optimizer) {
-        if (enough) return state.set('ready', `replayed ${replayed} requests (no forced optimization)`);
-        continue;
-      }
-      let progress;
-      try {
-        progress = optimizer.step();
-      } catch (error) {
-        // A helper whose bytecode V8 flushed throws a SyntaxError: no more forced optimization.
-        return state.set('ready', `replayed ${replayed} requests; forced optimization stopped (${message(error)})`);
-      }
-      state.setCount('optimized', progress.optimized);
-      state.set('optimizing', `${progress.optimized} of ${index!.found.length} found hot functions optimized`);
-      log.debug(`optimizer: ${JSON.stringify(progress.tiers)}`);
-      // Beyond the hot set, a service's code (its framework, Node's http) tiers up with traffic
-      // only: ready once the hot set is settled and the replay has run long enough for the rest.
-      if (progress.pending === 0 && enough) {
-        return state.set(
-          'ready',
-          `${progress.optimized} of ${index!.found.length + index!.stale.length + index!.missing.length} hot functions optimized (${index!.stale.length} stale, ${index!.missing.length} not loaded, ${progress.givenUp} not optimizable)`,
-        );
-      }
-      // Without requests to replay, the app's own traffic has to run the code: wait a little.
-      if (schedule.length === 0) await new Promise((r) => setTimeout(r, 100).unref());
+    } finally {
+      stopTiming();
     }
   };
 

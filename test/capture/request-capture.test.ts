@@ -9,7 +9,7 @@ import { REPLAY_HEADER, startRequestCapture } from '../../src/capture/request-ca
  * handler decides the response; `answered(n)` resolves once n responses have finished on the
  * server side: the capture's own 'finish' listener was added before the handler ran, so it has run.
  */
-async function setup(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
+async function setup(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void, steadyAfterMs = 0) {
   let finished = 0;
   const waiting: { n: number; resolve: () => void }[] = [];
   const server = http.createServer((req, res) => {
@@ -20,7 +20,7 @@ async function setup(handler: (req: http.IncomingMessage, res: http.ServerRespon
     handler(req, res);
   });
   const marker = createReplayMarker();
-  const capture = startRequestCapture({ methods: ['GET', 'POST'], maxRequests: 20, maxBodyBytes: 10_000, marker, ignoreServer: (s) => s !== server });
+  const capture = startRequestCapture({ methods: ['GET', 'POST'], maxRequests: 20, maxBodyBytes: 10_000, marker, ignoreServer: (s) => s !== server, steadyAfterMs });
   capture.resume();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
@@ -120,5 +120,35 @@ test('a body is recorded redacted once read and answered, in either order', asyn
       ['/unread', 'q=red&refreshtoken=REDACTED'],
     ],
   );
+  s.close();
+});
+
+test('each recorded request keeps its status and, once the process is steady, its server-side median latency', async (t) => {
+  const s = await setup((req, res) => {
+    if (req.url === '/slow') setTimeout(() => res.end('late'), 30);
+    else if (req.url === '/missing') res.writeHead(404).end();
+    else res.end('ok');
+  });
+  for (let i = 0; i < 6; i++) await s.send('/slow');
+  await s.send('/missing');
+  await s.send('/fast');
+  await s.answered(8);
+  const byUrl = new Map(s.capture.sample.top(20).map((r) => [r.url, r]));
+  t.is(byUrl.get('/slow')!.status, 200);
+  t.true(byUrl.get('/slow')!.latencyMs! >= 25, JSON.stringify(byUrl.get('/slow')));
+  t.is(byUrl.get('/missing')!.status, 404);
+  // One request is not enough to say what a route's steady latency is.
+  t.is(byUrl.get('/fast')!.latencyMs, undefined);
+  s.close();
+});
+
+test('requests before PREHEAT_STEADY_AFTER_MS are counted but their latencies are not', async (t) => {
+  const s = await setup((_req, res) => res.end('ok'), 24 * 3600_000);
+  for (let i = 0; i < 6; i++) await s.send('/early');
+  await s.answered(6);
+  const [early] = s.capture.sample.top(20);
+  t.is(early!.count, 6);
+  t.is(early!.status, 200);
+  t.is(early!.latencyMs, undefined);
   s.close();
 });

@@ -1,62 +1,15 @@
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import type { RecordedRequest } from '../../src/profile/schema';
-import { agent, cleanEnv, fixture, tempDir, warnings } from '../helpers/run';
+import { guest, guestProfile, patient, startGuest } from '../helpers/guest';
+import { tempDir, warnings } from '../helpers/run';
 import { bootService, freePort, get, pollStatus } from '../helpers/service';
 
 // The agent is a guest: whatever goes wrong inside the warm-up, readiness gets decided, and the
 // app's process lives and ends as it would without preheat. Each case here broke on 370318e.
 
-const guest = fixture('services', 'guest', 'server.js');
-/** The warm-up's own deadline out of the way: on a loaded machine the replay is slow, and these tests are about how it ends. */
-const patient = { PREHEAT_DEADLINE_MS: '120000' };
-
-/** A profile for the guest service: its hot `work` function and the given requests. */
-function guestProfile(requests: Partial<RecordedRequest>[], dir = tempDir()): string {
-  const now = new Date().toISOString();
-  const profile = {
-    schemaVersion: 1,
-    tool: 'preheat',
-    preheatVersion: 'test',
-    node: process.versions.node,
-    v8: process.versions.v8,
-    appRoot: path.dirname(guest),
-    generation: 1,
-    createdAt: now,
-    updatedAt: now,
-    sampleIntervalMicros: 1000,
-    samples: { busy: 100, gc: 0, program: 0, native: 0 },
-    hotFunctions: [{ name: 'work', file: 'server.js', line: 12, column: 14, sourceHash: null, selfSamples: 90, totalSamples: 90, share: 0.9, totalShare: 0.9 }],
-    requests: requests.map((r) => ({ method: 'GET', url: '/', headers: {}, count: 1, ...r })),
-  };
-  fs.writeFileSync(path.join(dir, 'profile.json'), JSON.stringify(profile));
-  return dir;
-}
-
-/** Starts the guest under the agent without waiting for anything; collects its output. */
-function startGuest(env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
-  const child = spawn(process.execPath, [...nodeArgs, '--require', agent, guest], {
-    cwd: path.dirname(guest),
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  // A hang is a failure, not a stuck test run.
-  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal });
-    }),
-  );
-  return { child, exited, stdout: () => stdout, stderr: () => stderr };
-}
 
 test('a recorded path Node refuses to send is skipped with one warning, and the warm-up still ends ready', async (t) => {
   const dir = guestProfile([{ url: '/a b' }, { url: '/x\r\nInjected: 1' }, { url: '/ok' }]);
@@ -249,7 +202,8 @@ test('in auto mode an app that never listens is recorded from its start, warm-up
   const g = startGuest({ PREHEAT_MODE: 'auto', PREHEAT_DIR: dir, PREHEAT_WINDOW_MS: '300', PREHEAT_PERIOD_MS: '300', GUEST_NEVER_LISTEN: '1' });
   // Windows end every 300 ms: wait until this process's own file holds a window.
   const own = () => fs.readdirSync(dir).filter((n) => /^profile\.(?!base-).+\.json$/.test(n) && n !== 'profile.json');
-  for (let i = 0; i < 200 && own().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  const hasWork = () => own().some((n) => fs.readFileSync(path.join(dir, n), 'utf8').includes('"name": "work"'));
+  for (let i = 0; i < 300 && !hasWork(); i++) await new Promise((r) => setTimeout(r, 100));
   g.child.kill('SIGTERM');
   const end = await g.exited;
   t.is(end.signal, 'SIGTERM');

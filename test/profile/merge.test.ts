@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mergeInstances, nextGeneration, rank } from '../../src/profile/merge';
+import { mergeInstances, mergeRequests, nextGeneration, rank } from '../../src/profile/merge';
 import { profileOf } from '../helpers/profiles';
 
 test('the first recording becomes generation 1 with shares of busy samples', (t) => {
@@ -84,4 +84,13 @@ test('rank keeps the hottest functions up to the limit', (t) => {
     p.hotFunctions.map((f) => f.selfSamples),
     [5, 3],
   );
+});
+
+test('merged requests keep a count-weighted steady latency and the heaviest status', (t) => {
+  const a = { method: 'GET', url: '/x', headers: {}, count: 30, status: 200, latencyMs: 2 };
+  const b = { method: 'GET', url: '/x', headers: {}, count: 10, status: 304, latencyMs: 6 };
+  const c = { method: 'GET', url: '/y', headers: {}, count: 5 };
+  const merged = mergeRequests([{ requests: [a, c], weight: 1 }, { requests: [b], weight: 1 }], 10)!;
+  t.deepEqual(merged[0], { method: 'GET', url: '/x', headers: {}, count: 40, status: 200, latencyMs: 3 });
+  t.deepEqual(merged[1], { method: 'GET', url: '/y', headers: {}, count: 5 });
 });

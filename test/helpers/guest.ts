@@ -1,0 +1,55 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RecordedRequest } from '../../src/profile/schema';
+import { agent, cleanEnv, fixture, tempDir } from './run';
+
+/** A service whose faults and speed come from its environment (see the file's header). */
+export const guest = fixture('services', 'guest', 'server.js');
+/** The warm-up's own deadline out of the way: on a loaded machine the replay is slow, and these tests are about how it ends. */
+export const patient = { PREHEAT_DEADLINE_MS: '120000' };
+
+/** A profile for the guest service: its hot `work` function and the given requests. */
+export function guestProfile(requests: Partial<RecordedRequest>[], dir = tempDir()): string {
+  const now = new Date().toISOString();
+  const profile = {
+    schemaVersion: 1,
+    tool: 'preheat',
+    preheatVersion: 'test',
+    node: process.versions.node,
+    v8: process.versions.v8,
+    appRoot: path.dirname(guest),
+    generation: 1,
+    createdAt: now,
+    updatedAt: now,
+    sampleIntervalMicros: 1000,
+    samples: { busy: 100, gc: 0, program: 0, native: 0 },
+    hotFunctions: [{ name: 'work', file: 'server.js', line: 12, column: 14, sourceHash: null, selfSamples: 90, totalSamples: 90, share: 0.9, totalShare: 0.9 }],
+    requests: requests.map((r) => ({ method: 'GET', url: '/', headers: {}, count: 1, ...r })),
+  };
+  fs.writeFileSync(path.join(dir, 'profile.json'), JSON.stringify(profile));
+  return dir;
+}
+
+/** Starts the guest under the agent without waiting for anything; collects its output. */
+export function startGuest(env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
+  const child = spawn(process.execPath, [...nodeArgs, '--require', agent, guest], {
+    cwd: path.dirname(guest),
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // A hang is a failure, not a stuck test run.
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal });
+    }),
+  );
+  return { child, exited, stdout: () => stdout, stderr: () => stderr };
+}
+
