@@ -63,6 +63,13 @@ export interface Options {
    * their recorded steady latency (for a few rounds in a row). Default 1.2.
    */
   readyLatencyRatio: number;
+  /**
+   * Path globs (`*` within a segment, `**` across segments): only recorded requests whose path
+   * matches one are replayed. Default unset: every recorded request.
+   */
+  replayPaths: string[] | null;
+  /** Path globs whose recorded requests are never replayed (checkout, webhooks…). Default none. */
+  skipPaths: string[];
   /** Replay requests in flight at once. Default 4. */
   replayConcurrency: number;
 }
@@ -93,6 +100,8 @@ export const defaults: Readonly<Options> = Object.freeze({
   onDeadline: 'ready',
   steadyAfterMs: 120_000,
   readyLatencyRatio: 1.2,
+  replayPaths: null,
+  skipPaths: [],
   replayConcurrency: 4,
 });
 

@@ -34,6 +34,12 @@ const ratio =
     return Number.isFinite(n) && n >= min && n <= max ? n : new Invalid(`a number from ${min} to ${max}`);
   };
 
+const globs: Parser<string[]> = (raw) => {
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null;
+  const items = list?.map((g) => String(g).trim()).filter(Boolean);
+  return items?.length && items.every((g) => /^\/[^\s?#]*$/.test(g)) ? items : new Invalid('a comma-separated list of path globs starting with /');
+};
+
 const methods: Parser<string[]> = (raw) => {
   const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null;
   const names = list?.map((m) => String(m).trim().toUpperCase()).filter(Boolean);
@@ -73,6 +79,8 @@ const parsers: { [K in keyof Options]: Parser<Options[K]> } = {
   onDeadline: oneOf('ready', 'fail'),
   steadyAfterMs: integer(0, 24 * 3600_000, 'milliseconds'),
   readyLatencyRatio: ratio(1, 10),
+  replayPaths: globs,
+  skipPaths: globs,
   replayConcurrency: integer(1, 256, 'requests'),
 };
 
@@ -97,7 +105,7 @@ export function resolveOptions(
   entry: string | null = process.argv[1] ?? null,
 ): Resolved {
   const problems: string[] = [];
-  const out = { ...defaults, replayMethods: [...defaults.replayMethods], root: '' } as Options;
+  const out = { ...defaults, replayMethods: [...defaults.replayMethods], skipPaths: [...defaults.skipPaths], root: '' } as Options;
   const set = <K extends keyof Options>(key: K, value: Options[K]) => {
     out[key] = value;
   };

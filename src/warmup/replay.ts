@@ -1,8 +1,10 @@
+import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { keptHeaders } from '../capture/redact';
 import type { RecordedRequest } from '../profile/schema';
+import { globMatcher, pathOf } from './path-globs';
 
 export interface ReplayTarget {
   host: string;
@@ -29,12 +31,16 @@ export interface ReplayRules {
   methods: readonly string[];
   maxBodyBytes: number;
   maxRequests: number;
+  /** Only paths matching one of these globs (null: every path). */
+  replayPaths?: readonly string[] | null;
+  /** Never paths matching one of these globs. */
+  skipPaths?: readonly string[];
 }
 
 export interface Screened {
   kept: RecordedRequest[];
   /** Refused requests by reason, for one warning. */
-  skipped: { method: number; path: number; body: number; beyondLimit: number };
+  skipped: { method: number; path: number; body: number; beyondLimit: number; excluded: number };
 }
 
 /**
@@ -51,7 +57,9 @@ const ORIGIN_FORM = /^\/(?!\/)[\x21-\x7e]*$/;
  */
 export function screenRequests(requests: readonly RecordedRequest[], rules: ReplayRules): Screened {
   const methods = new Set(rules.methods.map((m) => m.toUpperCase()));
-  const skipped = { method: 0, path: 0, body: 0, beyondLimit: 0 };
+  const skipped = { method: 0, path: 0, body: 0, beyondLimit: 0, excluded: 0 };
+  const only = rules.replayPaths ? globMatcher(rules.replayPaths) : null;
+  const never = globMatcher(rules.skipPaths ?? []);
   const kept: RecordedRequest[] = [];
   for (const r of requests) {
     if (kept.length >= rules.maxRequests) {
@@ -62,6 +70,7 @@ export function screenRequests(requests: readonly RecordedRequest[], rules: Repl
     if (!methods.has(method)) skipped.method++;
     else if (typeof r.url !== 'string' || !ORIGIN_FORM.test(r.url)) skipped.path++;
     else if (r.body !== undefined && (typeof r.body !== 'string' || Buffer.byteLength(r.body) > rules.maxBodyBytes)) skipped.body++;
+    else if ((only && !only(pathOf(r.url))) || never(pathOf(r.url))) skipped.excluded++;
     else {
       const count = Number.isFinite(r.count) && r.count > 0 ? r.count : 1;
       const screened: RecordedRequest = { method, url: r.url, headers: keptHeaders(isPlainRecord(r.headers) ? r.headers : {}), count };
@@ -135,7 +144,7 @@ export async function replay(schedule: RecordedRequest[], target: ReplayTarget, 
       };
       options.inFlight?.add(1);
       try {
-        const headers: Record<string, string> = { ...r.headers, [options.marker.header]: options.marker.value };
+        const headers: Record<string, string> = { ...r.headers, [options.marker.header]: options.marker.value, traceparent: unsampledTraceparent() };
         if (r.body !== undefined) headers['content-length'] = String(Buffer.byteLength(r.body));
         const req = send({ host: target.host, port: target.port, method: r.method, path: r.url, headers, agent, timeout: options.timeoutMs }, (res) => {
           res.resume();
@@ -159,4 +168,13 @@ export async function replay(schedule: RecordedRequest[], target: ReplayTarget, 
   } finally {
     agent.destroy();
   }
+}
+
+/**
+ * A W3C trace context whose sampled flag is off: tracing SDKs with a parent-based sampler (the
+ * OpenTelemetry default) then record nothing for the replayed request, and its spans never reach
+ * the team's tracing back end as if they were users' traffic.
+ */
+export function unsampledTraceparent(): string {
+  return `00-${crypto.randomBytes(16).toString('hex')}-${crypto.randomBytes(8).toString('hex')}-00`;
 }

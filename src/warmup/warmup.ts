@@ -90,6 +90,8 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
       methods: options.replayMethods,
       maxBodyBytes: options.maxBodyBytes,
       maxRequests: options.maxRequests,
+      replayPaths: options.replayPaths,
+      skipPaths: options.skipPaths,
     });
     reportSkipped(screened, log);
     state.setCount('skipped', Object.values(screened.skipped).reduce((a, b) => a + b, 0));
@@ -228,6 +230,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
 }
 
 function reportSkipped(screened: Screened, log: Logger): void {
+  // Requests kept out on purpose (PREHEAT_REPLAY_PATHS, PREHEAT_SKIP_PATHS) are counted, not warned about.
   const { method, path, body, beyondLimit } = screened.skipped;
   const parts = [
     method && `${method} with a method outside PREHEAT_REPLAY_METHODS`,
