@@ -59,7 +59,7 @@ export function fromPprof(data: Uint8Array): StackModel {
 
   for (const [i, s] of p.sample.entries()) {
     const count = countOf(s.value[valueIndex] ?? 0);
-    if (count === null) throw new PprofProblem(`sample #${i + 1} has ${types[valueIndex] || 'value'} ${signed(s.value[valueIndex]!)}; counts are whole numbers from 0`);
+    if (count === null) throw new PprofProblem(`sample #${i + 1} has ${types[valueIndex] || 'value'} ${signed(s.value[valueIndex]!)}; counts are whole numbers from 0 to 2^53`);
     if (count === 0) continue;
     const stack: number[] = [];
     // locationId is leaf first; within a location, lines are innermost first too. A stack may

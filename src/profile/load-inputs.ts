@@ -132,7 +132,11 @@ function readRegularFile(file: string, max: number): Buffer {
 }
 
 export function loadFile(file: string): { kind: InputKind; model: StackModel } {
-  const data = readRegularFile(file, MAX_INPUT_BYTES);
+  return loadBytes(file, readRegularFile(file, MAX_INPUT_BYTES));
+}
+
+/** One input's bytes, already read, into a stack model; `file` names it in errors. */
+export function loadBytes(file: string, data: Buffer): { kind: InputKind; model: StackModel } {
   const first = data.subarray(0, 64).toString('utf8').trimStart()[0];
   if (isGzip(data) || (first !== '{' && first !== '[')) {
     try {
@@ -155,6 +159,7 @@ export function loadFile(file: string): { kind: InputKind; model: StackModel } {
   return { kind: 'cpuprofile', model: fromCpuProfile(json as CpuProfile) };
 }
 
+const COUNTS = 'counts are whole numbers from 0 to 2^53';
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const describe = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringify(v)?.slice(0, 40) ?? String(v));
 
@@ -188,13 +193,13 @@ function cpuProfileProblem(v: unknown): string | null {
     }
     if (ids.has(node.id as number)) return `node #${i + 1} repeats id ${node.id}`;
     ids.add(node.id as number);
-    if (node.hitCount !== undefined && !isCount(node.hitCount)) return `node #${i + 1} has hitCount ${describe(node.hitCount)}; counts are whole numbers from 0`;
+    if (node.hitCount !== undefined && !isCount(node.hitCount)) return `node #${i + 1} has hitCount ${describe(node.hitCount)}; ${COUNTS}`;
     if (node.positionTicks !== undefined) {
       if (!Array.isArray(node.positionTicks)) return `node #${i + 1} has malformed positionTicks`;
       for (const t of node.positionTicks as unknown[]) {
         const tick = t as Record<string, unknown> | null;
         if (typeof tick !== 'object' || !tick || !Number.isSafeInteger(tick.line) || (tick.line as number) < 1) return `node #${i + 1} has malformed positionTicks`;
-        if (!isCount(tick.ticks)) return `node #${i + 1} has ${describe(tick.ticks)} ticks on line ${tick.line}; counts are whole numbers from 0`;
+        if (!isCount(tick.ticks)) return `node #${i + 1} has ${describe(tick.ticks)} ticks on line ${tick.line}; ${COUNTS}`;
       }
     }
   }
