@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSourceFiles } from '../analysis/source-files';
-import { loadInputs } from '../profile/load-inputs';
+import { loadInputs, skippedWarning } from '../profile/load-inputs';
+import type { StackModel } from '../profile/stack-model';
 import { writeFileAtomic } from '../profile/store';
 import { selfShareDiff } from '../report/diff';
 import { renderFlamegraphHtml } from '../report/flamegraph-html';
@@ -23,8 +24,12 @@ export async function diffCommand(args: string[], io: Io): Promise<number> {
   if (!Number.isSafeInteger(top) || top < 1) throw usageError('--top must be a positive integer');
   const out = path.resolve(values.out ?? 'preheat-diff');
 
-  const before = loadInputs([positionals[0]!]).model;
-  const after = loadInputs([positionals[1]!]).model;
+  const [before, after] = positionals.map((p) => {
+    const loaded = loadInputs([p]);
+    const warning = skippedWarning(loaded.skipped);
+    if (warning) io.err(`preheat: ${warning}\n`);
+    return loaded.model;
+  }) as [StackModel, StackModel];
   const sources = createSourceFiles();
   const where = (url: string, line: number) => {
     if (!url) return '(native)';

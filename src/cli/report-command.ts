@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadInputs } from '../profile/load-inputs';
+import { loadInputs, skippedWarning } from '../profile/load-inputs';
 import { writeReport } from '../report/write-report';
 import type { Io } from './io';
 import { createProgress } from './progress';
@@ -32,7 +32,9 @@ export async function reportCommand(args: string[], io: Io): Promise<number> {
 
   const progress = createProgress(inputBytes(positionals) > LARGE_INPUT_BYTES);
   const started = Date.now();
-  const { model, inputs } = loadInputs(positionals, (file, i, n) => progress.step(i, n, `reading ${path.basename(file)}`));
+  const { model, inputs, skipped } = loadInputs(positionals, (file, i, n) => progress.step(i, n, `reading ${path.basename(file)}`));
+  const warning = skippedWarning(skipped);
+  if (warning) io.err(`preheat: ${warning}\n`);
   let stageNo = 0;
   const report = writeReport(model, {
     out,

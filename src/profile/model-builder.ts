@@ -40,6 +40,11 @@ export class ModelBuilder {
     this.model.totalSamples += count;
   }
 
+  /** Samples added so far. */
+  get totalSamples(): number {
+    return this.model.totalSamples;
+  }
+
   build(durationMicros: number): StackModel {
     this.model.durationMicros = durationMicros;
     return this.model;

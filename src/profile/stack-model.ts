@@ -120,14 +120,35 @@ export function fromCpuProfile(profile: CpuProfile): StackModel {
     }
     for (const c of n.children ?? []) stack.push([c, at]);
   }
-  model.durationMicros = Math.max(0, profile.endTime - profile.startTime);
+  const duration = profile.endTime - profile.startTime;
+  model.durationMicros = Number.isFinite(duration) && duration > 0 ? duration : 0;
   return model;
 }
+
+/**
+ * Children by frame, for parents past a few children: a node with 100 000 children would make
+ * the linear scan quadratic. Kept beside the plain-data model (a WeakMap on the parent node),
+ * and caught up with children appended by other code, so the model stays JSON.
+ */
+const childIndex = new WeakMap<StackNode, { byFrame: Map<number, number>; upTo: number }>();
+const SCAN_CHILDREN = 8;
 
 /** The child of `parent` for `frame`, created when missing: equal call paths share one node. */
 export function childFor(model: StackModel, parent: number, frame: number): number {
   const p = model.nodes[parent]!;
-  for (const c of p.children) if (model.nodes[c]!.frame === frame) return c;
+  if (p.children.length <= SCAN_CHILDREN) {
+    for (const c of p.children) if (model.nodes[c]!.frame === frame) return c;
+  } else {
+    let index = childIndex.get(p);
+    if (!index) childIndex.set(p, (index = { byFrame: new Map(), upTo: 0 }));
+    for (; index.upTo < p.children.length; index.upTo++) {
+      const c = p.children[index.upTo]!;
+      const f = model.nodes[c]!.frame;
+      if (!index.byFrame.has(f)) index.byFrame.set(f, c);
+    }
+    const found = index.byFrame.get(frame);
+    if (found !== undefined) return found;
+  }
   const index = model.nodes.push({ frame, parent, children: [], self: 0 }) - 1;
   p.children.push(index);
   return index;

@@ -20,6 +20,32 @@ export function toFolded(model: StackModel): string {
   return out.sort().join('\n') + (out.length ? '\n' : '');
 }
 
+/**
+ * How many characters toFolded would write, and the deepest sampled stack, in one pass over the
+ * nodes. Folded stacks (and pprof) repeat every sampled stack in full, so a 200 000-deep chain
+ * sampled at every frame would need 200 000² frames: this is the check before such work.
+ */
+export function foldedSize(model: StackModel): { chars: number; deepest: number } {
+  const labels = model.frames.map((f) => label(f).length);
+  const pathChars = new Array<number>(model.nodes.length);
+  const depth = new Array<number>(model.nodes.length);
+  pathChars[0] = 0;
+  depth[0] = 0;
+  let chars = 0;
+  let deepest = 0;
+  // Parents come before their children in `nodes`.
+  for (let i = 1; i < model.nodes.length; i++) {
+    const n = model.nodes[i]!;
+    pathChars[i] = (n.parent > 0 ? pathChars[n.parent]! + 1 : 0) + labels[n.frame]!;
+    depth[i] = depth[n.parent]! + 1;
+    if (n.self > 0 && model.frames[n.frame]!.kind !== 'idle') {
+      chars += pathChars[i]! + String(n.self).length + 2;
+      if (depth[i]! > deepest) deepest = depth[i]!;
+    }
+  }
+  return { chars, deepest };
+}
+
 function label(f: Frame): string {
   const name = (f.name || '(anonymous)').replace(/[;\r\n]/g, '_');
   if (!f.url) return name;

@@ -46,26 +46,31 @@ export function toPprof(model: StackModel, startedAt: Date = new Date()): Buffer
   };
 
   const samples: Sample[] = [];
-  // Iterative walk; each entry carries its ancestors' location ids, nearest first (pprof's order).
-  const stack: [number, number[]][] = model.nodes[0]!.children.map((c) => [c, []]);
-  while (stack.length) {
-    const [i, parents] = stack.pop()!;
+  // Each node's own location as a caller; a sample's stack is read up the parent links, so a
+  // 200 000-deep chain costs its depth once per sampled node, not a copied prefix per node.
+  const callerLocation = new Array<number>(model.nodes.length);
+  const stackAbove = (i: number) => {
+    const ids: number[] = [];
+    for (let p = model.nodes[i]!.parent; p > 0; p = model.nodes[p]!.parent) ids.push(callerLocation[p]!);
+    return ids;
+  };
+  // Parents come before their children in `nodes`, so one forward pass sees every caller first.
+  for (let i = 1; i < model.nodes.length; i++) {
     const n = model.nodes[i]!;
     const frame = model.frames[n.frame]!;
-    if (n.self > 0 && frame.kind !== 'idle') {
-      let rest = n.self;
-      const emit = (line: number, count: number) => {
-        samples.push(new Sample({ locationId: [locationId(n.frame, line), ...parents], value: [count, count * intervalNanos] }));
-      };
-      for (const [line, ticks] of Object.entries(n.lines ?? {})) {
-        const t = Math.min(ticks, rest);
-        if (t > 0) emit(Number(line), t);
-        rest -= t;
-      }
-      if (rest > 0) emit(frame.line, rest);
+    callerLocation[i] = locationId(n.frame, frame.line);
+    if (n.self <= 0 || frame.kind === 'idle') continue;
+    const parents = stackAbove(i);
+    let rest = n.self;
+    const emit = (line: number, count: number) => {
+      samples.push(new Sample({ locationId: [locationId(n.frame, line), ...parents], value: [count, count * intervalNanos] }));
+    };
+    for (const [line, ticks] of Object.entries(n.lines ?? {})) {
+      const t = Math.min(ticks, rest);
+      if (t > 0) emit(Number(line), t);
+      rest -= t;
     }
-    const mine = [locationId(n.frame, frame.line), ...parents];
-    for (const c of n.children) stack.push([c, mine]);
+    if (rest > 0) emit(frame.line, rest);
   }
 
   const profile = new Profile({

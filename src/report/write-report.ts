@@ -10,7 +10,8 @@ import type { NativeProfile } from '../native/native-model';
 import { withNativeEvidence } from '../native/native-evidence';
 import { nativeSummary, type NativeSummary } from '../native/native-summary';
 import { renderFlamegraphHtml } from './flamegraph-html';
-import { toFolded } from './folded';
+import { ErrorCodes, PreheatError } from '../errors';
+import { foldedSize, toFolded } from './folded';
 import { toPprof } from './pprof';
 import { topFunctions, type TopFunction } from './top-functions';
 
@@ -38,17 +39,32 @@ export interface Report {
   native?: NativeSummary;
 }
 
+/**
+ * The most text stacks.folded may hold. Folded stacks and pprof repeat every sampled stack in
+ * full, so their size grows with stacks × depth, not with the input: a million-sample profile
+ * folds into about 200 KB, and 64 MiB keeps the worst case to seconds and well under a GB.
+ */
+export const MAX_FOLDED_CHARS = 64 * 1024 * 1024;
+
 /** Every output of `preheat report`, rendered from the one stack model. */
 export function writeReport(model: StackModel, options: ReportOptions): Report {
   const stage = options.onStage ?? (() => {});
+  const native = options.native;
+  // The graphs show what was sampled most completely: the native stacks when there are any.
+  const shown = native && native.profile.model.totalSamples > 0 ? native.profile.model : model;
+  const size = foldedSize(shown);
+  if (size.chars > MAX_FOLDED_CHARS) {
+    throw new PreheatError(
+      ErrorCodes.input,
+      `the sampled stacks are too many and too deep to write: stacks.folded would hold ${Math.ceil(size.chars / 2 ** 20)} MiB ` +
+        `(deepest stack ${size.deepest} frames), and preheat writes at most ${MAX_FOLDED_CHARS / 2 ** 20} MiB`,
+    );
+  }
   const sources = createSourceFiles(options.cwd);
   stage('analysing');
   const { stats, totals } = functionStats(model);
   const jsFindings = detectFindings({ model, stats, totals, sources });
-  const native = options.native;
   const findings = native ? withNativeEvidence(jsFindings, model, native.profile, native.source) : jsFindings;
-  // The graphs show what was sampled most completely: the native stacks when there are any.
-  const shown = native && native.profile.model.totalSamples > 0 ? native.profile.model : model;
   const top = topFunctions(model, sources, options.top ?? 15);
 
   fs.mkdirSync(options.out, { recursive: true });

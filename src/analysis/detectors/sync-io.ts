@@ -20,20 +20,26 @@ export function syncIo(minShare: number): Detector {
     const byCaller = new Map<number, { samples: number; calls: Set<string> }>();
     const subtree = model.nodes.map((n) => n.self);
     for (let i = model.nodes.length - 1; i > 0; i--) subtree[model.nodes[i]!.parent]! += subtree[i]!;
+    // What each node's ancestors hold, carried down in one pass (parents come before children):
+    // walking up from every sync call instead is quadratic on a deep chain of them.
+    const frameIsSync = model.frames.map((f) => SYNC_CALL.test(f.name) && f.url.startsWith('node:'));
+    const frameIsLoading = model.frames.map((f) => LOADING.test(f.name));
+    const frameIsApp = model.frames.map((f) => f.kind === 'js' && f.url.startsWith('file://') && !f.url.includes('/node_modules/'));
+    const syncAbove = new Uint8Array(model.nodes.length); // this node or an ancestor is a sync call
+    const loadingAbove = new Uint8Array(model.nodes.length);
+    const appAbove = new Int32Array(model.nodes.length).fill(-1); // nearest app frame, this node included
     for (const [i, n] of model.nodes.entries()) {
+      if (i === 0) continue;
+      const p = n.parent;
+      syncAbove[i] = frameIsSync[n.frame] || (p > 0 && syncAbove[p]) ? 1 : 0;
+      loadingAbove[i] = frameIsLoading[n.frame] || (p > 0 && loadingAbove[p]) ? 1 : 0;
+      appAbove[i] = frameIsApp[n.frame] ? n.frame : p > 0 ? appAbove[p]! : -1;
       const f = model.frames[n.frame]!;
       if (!SYNC_CALL.test(f.name) || !(MODULES.has(f.url) || f.url.startsWith('node:'))) continue;
-      // Outermost sync call only: readFileSync calls openSync, which would count twice.
-      let caller = -1;
-      let nested = false;
-      let loading = false;
-      for (let p = n.parent; p > 0; p = model.nodes[p]!.parent) {
-        const pf = model.frames[model.nodes[p]!.frame]!;
-        if (SYNC_CALL.test(pf.name) && pf.url.startsWith('node:')) nested = true;
-        if (LOADING.test(pf.name)) loading = true;
-        if (caller < 0 && pf.kind === 'js' && pf.url.startsWith('file://') && !pf.url.includes('/node_modules/')) caller = model.nodes[p]!.frame;
-      }
-      if (nested || loading || caller < 0) continue;
+      // Outermost sync call only (readFileSync calls openSync, which would count twice), not
+      // while modules load, and charged to the nearest app function above it.
+      if (p <= 0 || syncAbove[p] || loadingAbove[p] || appAbove[p]! < 0) continue;
+      const caller = appAbove[p]!;
       const entry = byCaller.get(caller) ?? { samples: 0, calls: new Set<string>() };
       entry.samples += subtree[i]!;
       entry.calls.add(f.name);

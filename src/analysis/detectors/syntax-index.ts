@@ -31,10 +31,17 @@ function build(ast: Node): SyntaxIndex {
   const classes: { name: string; superName: string | null }[] = [];
   (walk.fullAncestor as (n: acorn.Node, cb: (n: Node, state: unknown, ancestors: Node[]) => void) => void)(ast, (node, _s, ancestors) => {
     const line = node.loc!.start.line;
-    byLine.set(line, [...(byLine.get(line) ?? []), node]);
+    // Appended in place: a minified bundle has its whole tree on one line.
+    const onLine = byLine.get(line);
+    if (onLine) onLine.push(node);
+    else byLine.set(line, [node]);
     if (ancestors.length > 1) parent.set(node, ancestors[ancestors.length - 2]!);
     const name = functionName(node, ancestors[ancestors.length - 2]);
-    if (name) functionsByName.set(name, [...(functionsByName.get(name) ?? []), node]);
+    if (name) {
+      const named = functionsByName.get(name);
+      if (named) named.push(node);
+      else functionsByName.set(name, [node]);
+    }
     if ((node.type === 'ClassDeclaration' || node.type === 'ClassExpression') && node.id) {
       classes.push({ name: node.id.name, superName: node.superClass?.type === 'Identifier' ? node.superClass.name : null });
     }
