@@ -169,6 +169,8 @@ function damageText(text: string, d: { cut?: number; infinity?: number } | undef
 }
 
 test('mutated .cpuprofile files give a report or a PreheatError, never another error', (t) => {
+  // CI's thousands of runs take longer than ava's default 2 minutes without a result.
+  t.timeout(Math.max(120_000, runs * 250));
   fc.assert(
     fc.property(baseArb, fc.array(opArb, { maxLength: 4 }), textArb, ([spec, withSamples], ops, damage) => {
       const base = cpuProfileFrom(spec, withSamples);
@@ -264,6 +266,8 @@ function damageBytes(data: Uint8Array, ops: BytesOp[]): Buffer {
 }
 
 test('mutated pprof files, gzipped or not, give a report or a PreheatError, never another error', (t) => {
+  // CI's thousands of runs take longer than ava's default 2 minutes without a result.
+  t.timeout(Math.max(120_000, runs * 250));
   fc.assert(
     fc.property(
       baseArb,

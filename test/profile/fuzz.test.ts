@@ -18,6 +18,8 @@ test('the seed of the mutations is a valid profile', (t) => {
 });
 
 test('mutated profile.json texts parse to a clean result or a clean "bad", and what parses merges without throwing or polluting', (t) => {
+  // CI's thousands of runs take longer than ava's default 2 minutes without a result.
+  t.timeout(Math.max(120_000, numRuns * 250));
   fc.assert(
     fc.property(fc.array(edit, { minLength: 1, maxLength: 4 }), (edits) => {
       const text = mutate(edits);
