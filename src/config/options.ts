@@ -70,8 +70,11 @@ export interface Options {
   replayPaths: string[] | null;
   /** Path globs whose recorded requests are never replayed (checkout, webhooks…). Default none. */
   skipPaths: string[];
-  /** Replay requests in flight at once. Default 4. */
-  replayConcurrency: number;
+  /**
+   * Replay requests in flight at once. Default unset: one per CPU the process may use (its cgroup
+   * quota, not the host's cores), from 2 to 8.
+   */
+  replayConcurrency: number | null;
 }
 
 export const defaults: Readonly<Options> = Object.freeze({
@@ -102,7 +105,7 @@ export const defaults: Readonly<Options> = Object.freeze({
   readyLatencyRatio: 1.2,
   replayPaths: null,
   skipPaths: [],
-  replayConcurrency: 4,
+  replayConcurrency: null,
 });
 
 /** The environment variable that carries an option: `windowMs` → `PREHEAT_WINDOW_MS`. */

@@ -10,6 +10,7 @@ import type { WarmupState } from '../readiness/state';
 import { placeMarker, type Marker } from './crash-marker';
 import { indexFunctions, type FunctionIndex } from './function-index';
 import { Optimizer } from './optimizer';
+import { defaultReplayConcurrency } from './cpu-budget';
 import { LatencyPolicy } from './latency-policy';
 import { loopbackTarget, replay, replaySchedule, screenRequests, type Screened } from './replay';
 import { timeReplayedRequests } from './replay-timing';
@@ -146,6 +147,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     const stopTiming = rule === 'latency' ? timeReplayedRequests(ctx.marker, (t) => policy.observe(t)) : () => {};
     state.setLatency(rule, policy.table());
     const appClosed = () => !server.listening;
+    const concurrency = options.replayConcurrency ?? defaultReplayConcurrency();
     state.set('replaying', `replaying ${requests.length} recorded requests`);
     let inRound = 0;
     try {
@@ -157,7 +159,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
           const size = round === 0 ? schedule.length * FEEDBACK_PASSES : ROUND_REQUESTS;
           const until = performance.now() + (round === 0 ? FIRST_ROUND_MS : ROUND_MS);
           await replay(schedule, target!, {
-            concurrency: options.replayConcurrency,
+            concurrency,
             timeoutMs: Math.min(2000, Math.max(100, options.deadlineMs)),
             marker: ctx.marker,
             shouldStop: () => stopped || state.settled || appClosed() || inRound++ >= size || performance.now() > until,
