@@ -1,6 +1,6 @@
 import * as dc from 'node:diagnostics_channel';
 import * as http from 'node:http';
-import * as http2 from 'node:http2';
+import type * as http2 from 'node:http2';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -59,11 +59,16 @@ export function isHttpServer(server: net.Server): server is HttpServer {
 
 /**
  * `http2.Http2Server` and `Http2SecureServer` are not exported as classes; their constructors are
- * found once from throwaway instances (never listened, so nothing is bound or published).
+ * found once from throwaway instances (never listened, so nothing is bound or published). Loaded
+ * at the first listen that is neither http nor https, not at the agent's start: the start-up
+ * benchmark counts every module the agent loads.
  */
 let http2Classes: Function[] | null = null;
 export function isHttp2Server(server: net.Server): server is http2.Http2Server | http2.Http2SecureServer {
-  http2Classes ??= [http2.createServer().constructor, http2.createSecureServer({}).constructor];
+  if (server instanceof http.Server || server instanceof https.Server) return false;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const h2 = require('node:http2') as typeof http2;
+  http2Classes ??= [h2.createServer().constructor, h2.createSecureServer({}).constructor];
   return http2Classes.some((c) => server instanceof c);
 }
 
