@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { canCaptureHttp2 } from '../../src/capture/request-capture';
 import type { RecordedRequest, WarmupProfile } from '../../src/profile/schema';
 import { agent, cleanEnv, fixture, readJson, tempDir, warnings } from '../helpers/run';
-import { freePort, get, pollStatus } from '../helpers/service';
+import { bootService, freePort, get, pollStatus } from '../helpers/service';
 
 // Every server a service really has: the one that served the recorded traffic is warmed, on the
 // address it listens on, whatever its kind (http, https, http2 with or without TLS), and under
@@ -279,4 +279,23 @@ test('node:cluster: the primary answers /ready for its two workers, each worker 
   // No readiness server per worker (no port clash), and no preheat message reached the app's IPC.
   t.deepEqual(warnings(s.stderr()), []);
   t.notRegex(s.stdout(), /app message|got app message/);
+});
+
+test('fastify: recorded with its port, then warmed on that port', async (t) => {
+  const shop = fixture('services', 'docs-shop', 'server.js');
+  const dir = tempDir();
+  const appPort = await freePort();
+  const rec = await bootService(shop, { PREHEAT_MODE: 'record', PREHEAT_DIR: dir, PORT: String(appPort) });
+  for (let i = 0; i < 40; i++) await get(appPort, i % 2 ? '/products' : `/product/${i}`);
+  await rec.stop();
+  const recorded = readJson<WarmupProfile>(path.join(dir, 'profile.json')).requests!;
+  t.true(recorded.length > 0);
+  t.true(recorded.every((r) => r.port === appPort), JSON.stringify(recorded.slice(0, 3)));
+  const port = await freePort();
+  const warm = await bootService(shop, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PORT: String(appPort), ...patient });
+  const status = await pollStatus(port, decided, 60_000);
+  await warm.stop();
+  t.is(status?.phase, 'ready', JSON.stringify(status));
+  t.true(status.replayed > 0);
+  t.is(status.errors, 0);
 });
