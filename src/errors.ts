@@ -38,6 +38,8 @@ export const Codes = {
   portTaken: 'PREHEAT_W015',
   /** A sampling window ran JavaScript files but none under the app root, so nothing is recorded. */
   nothingUnderRoot: 'PREHEAT_W016',
+  /** This Node has no hook for the requests of an `http2` server (Node 20): they are not recorded. */
+  http2NotRecorded: 'PREHEAT_W017',
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

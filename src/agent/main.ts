@@ -1,3 +1,4 @@
+import type * as http from 'node:http';
 import type * as net from 'node:net';
 import * as path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -10,7 +11,10 @@ import { createLogger, type Logger } from '../log';
 import type { WarmupProfile } from '../profile/schema';
 import { findAppRoot } from '../profile/app-root';
 import { storedProfiles } from '../profile/boot-read';
-import { isHttpServer, watchAppListen } from '../readiness/app-listen';
+import { isHttp2Server, isHttpServer, listeningPort, watchAppListen } from '../readiness/app-listen';
+import { ClusterReadiness, isClusterWorker, reportToPrimary } from '../readiness/cluster';
+import type { ReadinessSource } from '../readiness/server';
+import { canCaptureHttp2 } from '../capture/request-capture';
 import { startReadinessClock } from '../readiness/clock';
 import { gateAppServer } from '../readiness/gate';
 import { WarmupState, type Status } from '../readiness/state';
@@ -32,6 +36,13 @@ const lazy = {
   telemetry: () => require('../telemetry/warmup-telemetry') as typeof import('../telemetry/warmup-telemetry'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
+
+/**
+ * How long to wait for a server on the recorded port once another HTTP server listens first. An
+ * app opens its servers during its start-up, usually within a second of each other; past this the
+ * ports have changed (PORT=0, a new deployment) and the first HTTP server is the best guess.
+ */
+const FALLBACK_WAIT_MS = 3000;
 
 /** One agent per process, even with two copies of preheat loaded (the OpenTelemetry API's pattern). */
 const REGISTRY = Symbol.for('preheat.agent.v0');
@@ -83,20 +94,50 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
     const clock = startReadinessClock(state, options);
     void state.whenSettled().then(() => clock.stop());
     const ownServers = new Set<net.Server>();
-    const readiness = options.port === null ? null : startReadiness(state, options, log);
-    if (readiness) ownServers.add(readiness);
     // One secret per boot: the replay sends it, the capture skips exactly the requests that carry it.
     const replayMarker = createReplayMarker();
-    const warmup = profile ? lazy.warmup().prepareWarmup({ profile, options, state, log, marker: replayMarker }) : null;
-    const recorder = options.mode === 'warm' ? null : startRecording(options, log, ownServers, replayMarker);
+    // In a node:cluster worker the primary owns the readiness server (cluster.ts); the worker reports to it.
+    const clusterWorker = options.port !== null && isClusterWorker();
+    const stopReporting = clusterWorker ? reportToPrimary(state, (v) => replayMarker.adopt(v)) : null;
+    const source = options.port === null || clusterWorker ? null : new ClusterReadiness(state, replayMarker.value, options.startLimitMs + options.deadlineMs, options.onDeadline === 'ready');
+    const readiness = source ? startReadiness(source, options, log) : null;
+    if (readiness) ownServers.add(readiness);
+    const warmup = profile ? lazy.warmup().prepareWarmup({ profile, options, state, log, marker: replayMarker, clusterWorker }) : null;
+    // Servers that asked for port 0, and the ports the OS gave them: not recorded (request-capture.ts).
+    const askedForAnyPort = new WeakSet<net.Server>();
+    const ephemeralPorts = new Set<number>();
+    const recorder = options.mode === 'warm' ? null : startRecording(options, log, ownServers, replayMarker, ephemeralPorts);
     // Starts now, synchronously, to see the app's own start-up code, whether or not a warm-up
     // follows (an app that never listens is recorded too). Replayed traffic is not production
     // traffic: while the replay runs, the recording pauses.
     recorder?.start();
     let warmed: net.Server | null = null;
+    const choose = (server: net.Server) => {
+      warmed = server;
+      if (fallbackTimer) clearTimeout(fallbackTimer);
+      clock.listened();
+      if (warmup && isHttpServer(server)) {
+        recorder?.pause();
+        void state.whenSettled().then(() => recorder?.resume());
+        warmup.begin(server);
+      }
+      else state.set('ready', options.mode === 'record' ? 'record mode: nothing to warm' : 'no profile to warm from: started cold');
+    };
+    // The server to warm is the one on the port that carried the recorded traffic, whichever
+    // listens first (a metrics server often does). When none of the app's servers is on that port
+    // (ports are assigned at start, PORT=0), the first HTTP-capable server is warmed after a wait.
+    const candidates: net.Server[] = [];
+    let fallbackTimer: NodeJS.Timeout | null = null;
+    const fallback = () => {
+      const server = candidates.find((s) => s.listening);
+      if (warmed || !server) return;
+      log.debug(`no app server listens on the recorded port ${warmup?.port}; warming the first HTTP server to listen, on port ${listeningPort(server)}`);
+      choose(server);
+    };
     const stopWatching = watchAppListen({
       isOwn: (s) => ownServers.has(s),
-      onListenStart: (port) => {
+      onListenStart: (port, server) => {
+        if (port === null) askedForAnyPort.add(server);
         // The app asked for the readiness server's port: give it up before the app's bind fails.
         if (readiness && port !== null && port === options.port) {
           // Not bound yet (its address lookup is still pending): it would bind first and take the port.
@@ -106,16 +147,21 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
         }
       },
       onListening: (server) => {
-        if (warmed || (warmup && !isHttpServer(server))) return;
-        warmed = server;
-        clock.listened();
-        if (options.gatePath && isHttpServer(server)) gateAppServer(server, options.gatePath, () => state.ready);
-        if (warmup && isHttpServer(server)) {
-          recorder?.pause();
-          void state.whenSettled().then(() => recorder?.resume());
-          warmup.begin(server);
+        const port = listeningPort(server);
+        if (port !== null && askedForAnyPort.has(server)) ephemeralPorts.add(port);
+        if (isHttp2Server(server) && recorder && !canCaptureHttp2()) {
+          log.warn(Codes.http2NotRecorded, `Node ${process.version} publishes no http2 diagnostics channels: requests to the app's HTTP/2 server are not recorded (Node 22 and later record them)`);
         }
-        else state.set('ready', options.mode === 'record' ? 'record mode: nothing to warm' : 'no profile to warm from: started cold');
+        // Every HTTP server of the app gates the path, from its listen: while preheat waits for the
+        // server on the recorded port, the one a probe asks may already be up.
+        if (options.gatePath && isHttpServer(server) && !state.settled) gateAppServer(server as http.Server, options.gatePath, () => state.ready);
+        if (warmed || (warmup && !isHttpServer(server))) return;
+        if (!warmup || warmup.port === null || port === warmup.port) return choose(server);
+        candidates.push(server);
+        if (!fallbackTimer) {
+          fallbackTimer = setTimeout(fallback, Math.min(FALLBACK_WAIT_MS, options.deadlineMs));
+          fallbackTimer.unref();
+        }
       },
     });
     if (profile) {
@@ -139,6 +185,8 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
         warmup?.stop();
         clock.stop();
         stopWatching();
+        stopReporting?.();
+        if (fallbackTimer) clearTimeout(fallbackTimer);
         recorder?.stop();
         for (const s of ownServers) s.close();
       },
@@ -171,7 +219,7 @@ function warmableProfile(options: Options, log: Logger): WarmupProfile | null {
   return profile;
 }
 
-function startReadiness(state: WarmupState, options: Options, log: Logger): net.Server {
+function startReadiness(state: ReadinessSource, options: Options, log: Logger): net.Server {
   return lazy.readiness().startReadinessServer(
     state,
     options.host,
@@ -192,7 +240,7 @@ function loadWarmupProfile(options: Options, log: Logger): WarmupProfile | null 
   return null;
 }
 
-function startRecording(options: Options, log: Logger, ownServers: Set<net.Server>, marker: ReplayMarker) {
+function startRecording(options: Options, log: Logger, ownServers: Set<net.Server>, marker: ReplayMarker, ephemeralPorts: ReadonlySet<number>) {
   const sampler = selectSampler(options.sampler, options.sampleIntervalMicros, log);
   if (!sampler) return null;
   const capture =
@@ -204,6 +252,7 @@ function startRecording(options: Options, log: Logger, ownServers: Set<net.Serve
           ignoreServer: (s) => ownServers.has(s),
           marker,
           steadyAfterMs: options.steadyAfterMs,
+          ephemeralPorts,
         })
       : null;
   // Read at the start, as in warm mode: processes started together (cluster workers) see the

@@ -1,6 +1,7 @@
 import * as dc from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { RecordedRequest } from '../profile/schema';
 import { keptHeaders, redactBody, redactUrl } from './redact';
 import type { ReplayMarker } from './replay-marker';
 import { RequestSample, type Observation } from './request-sample';
@@ -21,6 +22,11 @@ export interface CaptureOptions {
    * still cold, and its latencies say nothing about the steady state warm mode aims for.
    */
   steadyAfterMs: number;
+  /**
+   * Ports the app's servers were given by the OS (they asked for port 0): a request served on one
+   * is recorded without its port, which says nothing about the next boot's servers.
+   */
+  ephemeralPorts?: ReadonlySet<number>;
 }
 
 /**
@@ -58,10 +64,8 @@ export function startRequestCapture(options: CaptureOptions): RequestCapture {
       const base = { method: request.method!, url: redactUrl(url), headers: keptHeaders(request.headers) };
       const length = Number(request.headers['content-length'] ?? 0);
       const hasBody = length > 0 || request.headers['transfer-encoding'] !== undefined;
-      const seen = (): Observation => {
-        const now = performance.now();
-        return now >= options.steadyAfterMs ? { status: response.statusCode, latencyMs: now - startedAt } : { status: response.statusCode };
-      };
+      const port = fixedPort(request.socket?.localPort, options);
+      const seen = (): Observation => observation(response.statusCode, startedAt, port, options.steadyAfterMs);
       if (!hasBody) return whenAnswered(response, () => sample.add(base, seen()));
       if (length > options.maxBodyBytes) return; // too big to keep: replaying it without the body would be another request
       // Recorded when both have happened, in either order: the body was read to its end (by the
@@ -83,16 +87,95 @@ export function startRequestCapture(options: CaptureOptions): RequestCapture {
       // A request the capture cannot read is a request not recorded; the app never notices.
     }
   };
+  const h2 = http2Capture(options, sample, allowed);
   let on = false;
   return {
     sample,
     resume() {
-      if (!on) dc.subscribe('http.server.request.start', onStart);
+      if (!on) {
+        dc.subscribe('http.server.request.start', onStart);
+        h2?.subscribe();
+      }
       on = true;
     },
     pause() {
-      if (on) dc.unsubscribe('http.server.request.start', onStart);
+      if (on) {
+        dc.unsubscribe('http.server.request.start', onStart);
+        h2?.unsubscribe();
+      }
       on = false;
+    },
+  };
+}
+
+function fixedPort(port: number | undefined, options: CaptureOptions): number | undefined {
+  return port && !options.ephemeralPorts?.has(port) ? port : undefined;
+}
+
+function observation(status: number, startedAt: number, port: number | undefined, steadyAfterMs: number): Observation {
+  const now = performance.now();
+  const seen: Observation = now >= steadyAfterMs ? { status, latencyMs: now - startedAt } : { status };
+  if (port) seen.port = port;
+  return seen;
+}
+
+/**
+ * Whether this Node publishes the `http2.server.stream.*` channels. Node's `http.server.request.start`
+ * never sees an HTTP/2 request (only HTTP/1.1 on an `allowHTTP1` server); the http2 channels came in
+ * 2025 (nodejs/node#58390, #58449, #58560) and are there on every Node 22, 24 and 26 this project is
+ * tested on (22.23, 24.21, 26.12), never on Node 20.
+ */
+export function canCaptureHttp2(version = process.versions.node): boolean {
+  return Number(version.split('.')[0]) >= 22;
+}
+
+interface H2Stream {
+  session?: { socket?: { localPort?: number } };
+  sentHeaders?: Record<string, unknown>;
+}
+
+/**
+ * HTTP/2 requests, from `http2.server.stream.start` (request headers) to `http2.server.stream.finish`
+ * (response headers). Bodies are not observed on HTTP/2: only requests that cannot carry one (GET,
+ * HEAD, or `content-length: 0`) are recorded, so a replay is never a request without its body.
+ */
+function http2Capture(options: CaptureOptions, sample: RequestSample, allowed: Set<string>) {
+  if (!canCaptureHttp2()) return null;
+  const pending = new WeakMap<object, { base: Omit<RecordedRequest, 'count'>; startedAt: number; port: number | undefined }>();
+  const onStart = (message: unknown) => {
+    try {
+      const { stream, headers } = message as { stream: H2Stream; headers: IncomingHttpHeaders };
+      const startedAt = performance.now();
+      const method = String(headers[':method'] ?? '');
+      const url = String(headers[':path'] ?? '');
+      if (!allowed.has(method) || options.marker.isReplay(headers) || !url.startsWith('/')) return;
+      const bodiless = method === 'GET' || method === 'HEAD' || headers['content-length'] === '0';
+      if (!bodiless) return;
+      pending.set(stream, { base: { method, url: redactUrl(url), headers: keptHeaders(headers) }, startedAt, port: fixedPort(stream.session?.socket?.localPort, options) });
+    } catch {
+      // not recorded, never thrown into the app
+    }
+  };
+  const onFinish = (message: unknown) => {
+    try {
+      const { stream, headers } = message as { stream: H2Stream; headers?: Record<string, unknown> };
+      const p = pending.get(stream);
+      if (!p) return;
+      pending.delete(stream);
+      const status = Number(headers?.[':status'] ?? stream.sentHeaders?.[':status']);
+      if (Number.isInteger(status) && status < 500) sample.add(p.base, observation(status, p.startedAt, p.port, options.steadyAfterMs));
+    } catch {
+      // as above
+    }
+  };
+  return {
+    subscribe() {
+      dc.subscribe('http2.server.stream.start', onStart);
+      dc.subscribe('http2.server.stream.finish', onFinish);
+    },
+    unsubscribe() {
+      dc.unsubscribe('http2.server.stream.start', onStart);
+      dc.unsubscribe('http2.server.stream.finish', onFinish);
     },
   };
 }

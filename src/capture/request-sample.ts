@@ -6,6 +6,8 @@ export interface Observation {
   status: number;
   /** Server side, in milliseconds; absent while the process is not yet at steady state. */
   latencyMs?: number;
+  /** The local port of the server that answered it. */
+  port?: number;
 }
 
 /** Latencies kept per request key: enough for a stable median, bounded memory. */
@@ -19,6 +21,7 @@ interface Entry {
   latencies: number[];
   nextLatency: number;
   statuses: Map<number, number>;
+  ports: Map<number, number>;
 }
 
 /**
@@ -47,11 +50,12 @@ export class RequestSample {
         this.entries.delete(minKey);
         inherited = min;
       }
-      entry = { request: { ...request, count: inherited + 1 }, latencies: [], nextLatency: 0, statuses: new Map() };
+      entry = { request: { ...request, count: inherited + 1 }, latencies: [], nextLatency: 0, statuses: new Map(), ports: new Map() };
       this.entries.set(key, entry);
     }
     if (!seen) return;
     entry.statuses.set(seen.status, (entry.statuses.get(seen.status) ?? 0) + 1);
+    if (seen.port !== undefined) entry.ports.set(seen.port, (entry.ports.get(seen.port) ?? 0) + 1);
     if (seen.latencyMs !== undefined && Number.isFinite(seen.latencyMs) && seen.latencyMs >= 0) {
       entry.latencies[entry.nextLatency] = seen.latencyMs;
       entry.nextLatency = (entry.nextLatency + 1) % LATENCY_SAMPLES;
@@ -71,6 +75,8 @@ export class RequestSample {
         const out: RecordedRequest = { ...e.request };
         const status = mostFrequent(e.statuses);
         if (status !== null) out.status = status;
+        const port = mostFrequent(e.ports);
+        if (port !== null) out.port = port;
         if (e.latencies.length >= MIN_LATENCY_SAMPLES) out.latencyMs = round(median(e.latencies));
         return out;
       });

@@ -7,17 +7,17 @@ export function requestKey(r: Pick<RecordedRequest, 'method' | 'url' | 'headers'
 
 /**
  * Weighted sum of request lists by key, most frequent first, at most `max`. A request's steady
- * latency is the average of the lists' latencies weighted by their weighted counts; its status is
- * the one of the heaviest list that has one.
+ * latency is the average of the lists' latencies weighted by their weighted counts; its status and
+ * its port are those of the heaviest list that has one.
  */
 export function mergeRequests(lists: { requests: RecordedRequest[] | undefined; weight: number }[], max: number): RecordedRequest[] | undefined {
   if (lists.every((l) => l.requests === undefined)) return undefined;
-  const byKey = new Map<string, { request: RecordedRequest; latencySum: number; latencyWeight: number; statusWeight: number }>();
+  const byKey = new Map<string, { request: RecordedRequest; latencySum: number; latencyWeight: number; statusWeight: number; portWeight: number }>();
   for (const { requests, weight } of lists) {
     for (const r of requests ?? []) {
       const key = requestKey(r);
       const w = r.count * weight;
-      const old = byKey.get(key) ?? { request: { ...r, count: 0 }, latencySum: 0, latencyWeight: 0, statusWeight: -1 };
+      const old = byKey.get(key) ?? { request: { ...r, count: 0 }, latencySum: 0, latencyWeight: 0, statusWeight: -1, portWeight: -1 };
       old.request.count += w;
       if (r.latencyMs !== undefined && w > 0) {
         old.latencySum += r.latencyMs * w;
@@ -26,6 +26,10 @@ export function mergeRequests(lists: { requests: RecordedRequest[] | undefined; 
       if (r.status !== undefined && w > old.statusWeight) {
         old.request.status = r.status;
         old.statusWeight = w;
+      }
+      if (r.port !== undefined && w > old.portWeight) {
+        old.request.port = r.port;
+        old.portWeight = w;
       }
       byKey.set(key, old);
     }

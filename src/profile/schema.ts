@@ -43,6 +43,12 @@ export interface RecordedRequest {
    * Absent when too few steady requests were seen; warm mode then falls back to a request count.
    */
   latencyMs?: number;
+  /**
+   * The local TCP port of the app server that answered it (the one it was seen on most often):
+   * warm mode replays to the server listening on the port that carried most of the recorded
+   * traffic. Absent in profiles written before ports were kept.
+   */
+  port?: number;
 }
 
 export interface SampleTotals {
@@ -218,6 +224,7 @@ function readRequest(r: unknown): RecordedRequest | null {
   // Optional measurements: a value that is not one is dropped, not a reason to refuse the request.
   if (Number.isInteger(r.status) && (r.status as number) >= 100 && (r.status as number) <= 599) request.status = r.status as number;
   if (typeof r.latencyMs === 'number' && Number.isFinite(r.latencyMs) && r.latencyMs >= 0 && r.latencyMs <= 3_600_000) request.latencyMs = r.latencyMs;
+  if (Number.isInteger(r.port) && (r.port as number) >= 1 && (r.port as number) <= 65535) request.port = r.port as number;
   return request;
 }
 

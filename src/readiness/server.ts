@@ -1,5 +1,9 @@
 import * as http from 'node:http';
-import type { WarmupState } from './state';
+/** What the endpoints answer from: the warm-up's state, or in a cluster primary the workers' (cluster.ts). */
+export interface ReadinessSource {
+  readonly ready: boolean;
+  status(): { phase: string };
+}
 
 /**
  * The readiness endpoints on a loopback port of their own: `/ready` (503 while warming, 200 once
@@ -7,7 +11,7 @@ import type { WarmupState } from './state';
  * use is reported through `onError`, and the app runs on.
  */
 export function startReadinessServer(
-  state: WarmupState,
+  state: ReadinessSource,
   host: string,
   port: number,
   onListening: (port: number) => void,

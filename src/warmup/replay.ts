@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { keptHeaders } from '../capture/redact';
@@ -11,19 +12,49 @@ export interface ReplayTarget {
   port: number;
   /** The app's server speaks TLS: replay over HTTPS to its loopback side, without verifying its certificate. */
   tls: boolean;
+  /** The app's server is an `http2` server: replay over one HTTP/2 session (h2 with TLS, h2c without). */
+  h2?: boolean;
 }
 
 /**
  * Where to replay for a server's address: its loopback side only. A server bound to one external
- * address cannot be reached on loopback, and replay never goes anywhere else: null.
+ * address cannot be reached on loopback, and replay never goes anywhere else: null. A server bound
+ * to one loopback address (127.0.0.2, `::1`) is reached on that address: on Linux all of 127/8 is
+ * loopback, and a server on 127.0.0.2 does not answer on 127.0.0.1.
  */
-export function loopbackTarget(address: AddressInfo | string | null, tls = false): ReplayTarget | null {
+export function loopbackTarget(address: AddressInfo | string | null, tls = false, h2 = false): ReplayTarget | null {
   if (!address || typeof address === 'string') return null; // pipes and unix sockets
   const { address: ip, port } = address;
-  if (ip === '::' || ip === '0.0.0.0' || ip === '::ffff:0.0.0.0') return { host: '127.0.0.1', port, tls };
-  if (/^127\./.test(ip) || ip === '::ffff:127.0.0.1') return { host: '127.0.0.1', port, tls };
-  if (ip === '::1') return { host: '::1', port, tls };
+  const at = (host: string): ReplayTarget => (h2 ? { host, port, tls, h2 } : { host, port, tls });
+  if (ip === '::' || ip === '0.0.0.0' || ip === '::ffff:0.0.0.0') return at('127.0.0.1');
+  if (/^127\.\d+\.\d+\.\d+$/.test(ip)) return at(ip);
+  const mapped = /^::ffff:(127\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return at(mapped[1]!);
+  if (ip === '::1') return at('::1');
   return null;
+}
+
+/**
+ * The port that carried most of the recorded traffic (by count), or null for a profile recorded
+ * before ports were kept. Ties go to the lower port, so every worker of a fleet picks the same.
+ */
+export function recordedPort(requests: readonly RecordedRequest[]): number | null {
+  const byPort = new Map<number, number>();
+  for (const r of requests) if (r.port !== undefined) byPort.set(r.port, (byPort.get(r.port) ?? 0) + (r.count > 0 ? r.count : 0));
+  let best: number | null = null;
+  for (const [port, n] of byPort) if (best === null || n > byPort.get(best)! || (n === byPort.get(best)! && port < best)) best = port;
+  return best;
+}
+
+/**
+ * The recorded requests meant for the server being warmed: those seen on the main port, and those
+ * recorded without a port. Requests another server answered (a metrics server's `/metrics`) would
+ * be 404s on this one, and warm the wrong code.
+ */
+export function forMainPort(requests: RecordedRequest[], port: number | null): { kept: RecordedRequest[]; other: number } {
+  if (port === null) return { kept: requests, other: 0 };
+  const kept = requests.filter((r) => r.port === undefined || r.port === port);
+  return { kept, other: requests.length - kept.length };
 }
 
 /** What the replay may send, from the agent's own settings: the profile does not decide. */
@@ -77,6 +108,7 @@ export function screenRequests(requests: readonly RecordedRequest[], rules: Repl
       if (r.body !== undefined) screened.body = r.body;
       if (r.status !== undefined) screened.status = r.status;
       if (r.latencyMs !== undefined) screened.latencyMs = r.latencyMs;
+      if (r.port !== undefined) screened.port = r.port;
       kept.push(screened);
     }
   }
@@ -118,6 +150,8 @@ export interface ReplayOptions {
   onResult: (r: ReplayResult) => void;
   /** Requests in flight go up and down through this, so the agent knows at exit whether one was. */
   inFlight?: { add(n: number): void };
+  /** A new connection for each request (cluster workers: spreads the replay over the workers). */
+  newConnectionEach?: boolean;
 }
 
 /**
@@ -127,25 +161,21 @@ export interface ReplayOptions {
  */
 export async function replay(schedule: RecordedRequest[], target: ReplayTarget, options: ReplayOptions): Promise<void> {
   if (schedule.length === 0) return;
+  if (target.h2) return replayH2(schedule, target, options);
+  // Keep-alive, except across cluster workers: each replayed connection then lands on the next
+  // worker (the primary hands out connections round-robin), instead of a few kept-alive sockets
+  // pinning one worker (docs/readiness.md, "Which server is warmed").
+  const keepAlive = !options.newConnectionEach;
   const agent = target.tls
-    ? new https.Agent({ keepAlive: true, maxSockets: options.concurrency, rejectUnauthorized: false })
-    : new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+    ? new https.Agent({ keepAlive, maxSockets: options.concurrency, rejectUnauthorized: false })
+    : new http.Agent({ keepAlive, maxSockets: options.concurrency });
   const send = target.tls ? https.request : http.request;
   let next = 0;
   const one = (r: RecordedRequest) =>
     new Promise<void>((resolve) => {
-      let done = false;
-      const finish = (result: ReplayResult) => {
-        if (done) return;
-        done = true;
-        options.inFlight?.add(-1);
-        options.onResult(result);
-        resolve();
-      };
-      options.inFlight?.add(1);
+      const finish = settleOnce(options, resolve);
       try {
-        const headers: Record<string, string> = { ...r.headers, [options.marker.header]: options.marker.value, traceparent: unsampledTraceparent() };
-        if (r.body !== undefined) headers['content-length'] = String(Buffer.byteLength(r.body));
+        const headers = replayHeaders(r, options);
         const req = send({ host: target.host, port: target.port, method: r.method, path: r.url, headers, agent, timeout: options.timeoutMs }, (res) => {
           res.resume();
           res.on('end', () => finish({ ok: (res.statusCode ?? 500) < 500, status: res.statusCode ?? 0 }));
@@ -167,6 +197,75 @@ export async function replay(schedule: RecordedRequest[], target: ReplayTarget, 
     await Promise.all(Array.from({ length: options.concurrency }, worker));
   } finally {
     agent.destroy();
+  }
+}
+
+function replayHeaders(r: RecordedRequest, options: ReplayOptions): Record<string, string> {
+  const headers: Record<string, string> = { ...r.headers, [options.marker.header]: options.marker.value, traceparent: unsampledTraceparent() };
+  if (r.body !== undefined) headers['content-length'] = String(Buffer.byteLength(r.body));
+  return headers;
+}
+
+/** One request's end, counted once whichever of end, error, close or timeout comes first. */
+function settleOnce(options: ReplayOptions, resolve: () => void): (result: ReplayResult) => void {
+  let done = false;
+  options.inFlight?.add(1);
+  return (result) => {
+    if (done) return;
+    done = true;
+    options.inFlight?.add(-1);
+    options.onResult(result);
+    resolve();
+  };
+}
+
+/**
+ * The same replay to an `http2` server: one session to its loopback side (h2 over TLS without
+ * checking the certificate, h2c without TLS), `concurrency` streams at a time. The session's
+ * socket is unref'd and closed at the end; a session that fails is opened again for the next request.
+ */
+async function replayH2(schedule: RecordedRequest[], target: ReplayTarget, options: ReplayOptions): Promise<void> {
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  const authority = `${target.tls ? 'https' : 'http'}://${host}:${target.port}`;
+  let session: http2.ClientHttp2Session | null = null;
+  const open = () => {
+    if (session && !session.closed && !session.destroyed) return session;
+    const s = http2.connect(authority, target.tls ? { rejectUnauthorized: false } : {});
+    s.on('error', () => {}); // each stream reports its own failure
+    s.on('connect', () => s.unref());
+    s.unref();
+    session = s;
+    return s;
+  };
+  let next = 0;
+  const one = (r: RecordedRequest) =>
+    new Promise<void>((resolve) => {
+      const finish = settleOnce(options, resolve);
+      try {
+        const stream = open().request({ ...replayHeaders(r, options), ':method': r.method, ':path': r.url }, { endStream: r.body === undefined });
+        let status = 0;
+        const timer = setTimeout(() => stream.close(http2.constants.NGHTTP2_CANCEL), options.timeoutMs);
+        timer.unref();
+        stream.on('response', (h) => (status = Number(h[':status']) || 0));
+        stream.on('end', () => finish({ ok: status > 0 && status < 500, status }));
+        stream.on('error', () => finish({ ok: false, status: 0 }));
+        stream.on('close', () => {
+          clearTimeout(timer);
+          finish({ ok: false, status: 0 });
+        });
+        stream.resume();
+        if (r.body !== undefined) stream.end(r.body);
+      } catch {
+        finish({ ok: false, status: 0 });
+      }
+    });
+  const worker = async () => {
+    while (!options.shouldStop()) await one(schedule[next++ % schedule.length]!);
+  };
+  try {
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
+  } finally {
+    (session as http2.ClientHttp2Session | null)?.close();
   }
 }
 

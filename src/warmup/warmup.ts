@@ -1,7 +1,6 @@
-import type * as http from 'node:http';
-import * as https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { ReplayMarker } from '../capture/replay-marker';
+import { canCaptureHttp2 } from '../capture/request-capture';
 import type { Options } from '../config/options';
 import { Codes } from '../errors';
 import type { Logger } from '../log';
@@ -12,7 +11,8 @@ import { indexFunctions, type FunctionIndex } from './function-index';
 import { Optimizer } from './optimizer';
 import { defaultReplayConcurrency } from './cpu-budget';
 import { LatencyPolicy } from './latency-policy';
-import { loopbackTarget, replay, replaySchedule, screenRequests, type Screened } from './replay';
+import { isHttp2Server, isTlsServer, type HttpServer } from '../readiness/app-listen';
+import { forMainPort, loopbackTarget, recordedPort, replay, replaySchedule, screenRequests, type Screened } from './replay';
 import { timeReplayedRequests } from './replay-timing';
 import { createNatives, type Natives } from './v8-natives';
 
@@ -39,8 +39,13 @@ const FEEDBACK_PASSES = 2;
 const MIN_REPLAYED = 2000;
 
 export interface Warmup {
-  /** The app's HTTP(S) server listens: warm it. Called once; returns at once, the work runs after. */
-  begin(server: http.Server | https.Server): void;
+  /**
+   * The port that carried most of the recorded traffic: the server listening on it is the one to
+   * warm. Null for a profile without ports (recorded before they were kept, or without requests).
+   */
+  readonly port: number | null;
+  /** The app's HTTP(S) or http2 server listens: warm it. Called once; returns at once, the work runs after. */
+  begin(server: HttpServer): void;
   /** Stops replaying and optimizing; the state is left to the caller. */
   stop(): void;
 }
@@ -52,6 +57,8 @@ export interface WarmupContext {
   log: Logger;
   /** The header and this boot's secret value that mark replayed requests. */
   marker: ReplayMarker;
+  /** This process is a `node:cluster` worker: replay opens a connection per request (replay.ts says why). */
+  clusterWorker?: boolean;
 }
 
 /**
@@ -84,10 +91,13 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     if (inFlight === 0) crashMarker?.clear();
   };
 
-  const run = async (server: http.Server | https.Server) => {
-    const target = loopbackTarget(server.address(), server instanceof https.Server);
+  const mainPort = recordedPort(profile.requests ?? []);
+  const run = async (server: HttpServer) => {
+    const target = loopbackTarget(server.address(), isTlsServer(server), isHttp2Server(server));
     if (!target) log.warn(Codes.warmupSkipped, 'the app listens on no loopback address; replay goes to loopback only, so it is skipped');
-    const screened = screenRequests(profile.requests ?? [], {
+    const mine = forMainPort(profile.requests ?? [], mainPort);
+    if (mine.other) log.debug(`replay: ${mine.other} recorded requests were answered by a server on another port than ${mainPort}; not replayed`);
+    const screened = screenRequests(mine.kept, {
       methods: options.replayMethods,
       maxBodyBytes: options.maxBodyBytes,
       maxRequests: options.maxRequests,
@@ -133,7 +143,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
   };
 
   const warm = async (
-    server: http.Server | https.Server,
+    server: HttpServer,
     target: ReturnType<typeof loopbackTarget>,
     schedule: ReturnType<typeof replaySchedule>,
     index: FunctionIndex | null,
@@ -143,7 +153,9 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     // Ready when the traffic's main requests run near their recorded steady latency; a profile
     // without latencies falls back to a count of replayed requests.
     const policy = new LatencyPolicy(requests, { ratio: options.readyLatencyRatio });
-    const rule = policy.usable && schedule.length ? 'latency' : 'count';
+    // Node 20 cannot time an HTTP/2 request where the app sees it (no http2 channels): count instead.
+    const timeable = !target?.h2 || canCaptureHttp2();
+    const rule = policy.usable && schedule.length && timeable ? 'latency' : 'count';
     const stopTiming = rule === 'latency' ? timeReplayedRequests(ctx.marker, (t) => policy.observe(t)) : () => {};
     state.setLatency(rule, policy.table());
     const appClosed = () => !server.listening;
@@ -165,6 +177,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
             shouldStop: () => stopped || state.settled || appClosed() || inRound++ >= size || performance.now() > until,
             onResult: (r) => state.count(r.ok ? 'replayed' : 'errors'),
             inFlight: { add: (n) => (inFlight += n) },
+            newConnectionEach: ctx.clusterWorker === true,
           });
         }
         if (stopped || state.settled) return;
@@ -211,6 +224,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
 
   let begun = false;
   return {
+    port: mainPort,
     begin(server) {
       if (begun || stopped) return;
       begun = true;

@@ -22,3 +22,16 @@ test("only this boot's value marks a request as a replay", (t) => {
   t.false(marker.isReplay({}));
   t.false(marker.isReplay({ 'x-other': marker.value }));
 });
+
+test("a cluster worker adopts its primary's value: it sends that value and accepts both", (t) => {
+  const worker = createReplayMarker();
+  const primary = createReplayMarker();
+  const own = worker.value;
+  worker.adopt(primary.value);
+  t.is(worker.value, primary.value);
+  t.true(worker.isReplay({ [REPLAY_HEADER]: primary.value }));
+  t.true(worker.isReplay({ [REPLAY_HEADER]: own }));
+  t.false(worker.isReplay({ [REPLAY_HEADER]: createReplayMarker().value }));
+  worker.adopt('not hex');
+  t.is(worker.value, primary.value, 'a value that is not a marker is refused');
+});

@@ -94,3 +94,11 @@ test('merged requests keep a count-weighted steady latency and the heaviest stat
   t.deepEqual(merged[0], { method: 'GET', url: '/x', headers: {}, count: 40, status: 200, latencyMs: 3 });
   t.deepEqual(merged[1], { method: 'GET', url: '/y', headers: {}, count: 5 });
 });
+
+test('merged requests keep the port of the heaviest list that has one', (t) => {
+  const a = { method: 'GET', url: '/x', headers: {}, count: 30, port: 8080 };
+  const b = { method: 'GET', url: '/x', headers: {}, count: 10, port: 9090 };
+  const c = { method: 'GET', url: '/x', headers: {}, count: 50 };
+  const merged = mergeRequests([{ requests: [b], weight: 1 }, { requests: [a], weight: 1 }, { requests: [c], weight: 1 }], 10)!;
+  t.deepEqual(merged, [{ method: 'GET', url: '/x', headers: {}, count: 90, port: 8080 }]);
+});

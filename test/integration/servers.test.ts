@@ -1,0 +1,301 @@
+import test from 'ava';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { canCaptureHttp2 } from '../../src/capture/request-capture';
+import type { RecordedRequest, WarmupProfile } from '../../src/profile/schema';
+import { agent, cleanEnv, fixture, readJson, tempDir, warnings } from '../helpers/run';
+import { bootService, freePort, get, pollStatus } from '../helpers/service';
+
+// Every server a service really has: the one that served the recorded traffic is warmed, on the
+// address it listens on, whatever its kind (http, https, http2 with or without TLS), and under
+// node:cluster the primary answers for its workers. Each case here is wrong or stuck on 19cdc5e.
+
+const servers = fixture('services', 'servers', 'server.js');
+/** The warm-up's own deadline out of the way: these tests are about where the replay goes. */
+const patient = { PREHEAT_DEADLINE_MS: '120000' };
+
+/** Where `work` starts as V8 reports it: its parameter list's opening parenthesis. */
+function workPosition(): { line: number; column: number } {
+  const lines = fs.readFileSync(servers, 'utf8').split('\n');
+  const line = lines.findIndex((l) => l.startsWith('function work('));
+  return { line: line + 1, column: lines[line]!.indexOf('(') + 1 };
+}
+
+/**
+ * A profile for the fixture. Each request has a generous recorded steady latency, so the warm-up
+ * ends once the replay is answered that fast (the latency rule) instead of after 2000 replays:
+ * these tests are about where the replay goes, not how long it takes.
+ */
+function serversProfile(requests: Partial<RecordedRequest>[]): string {
+  const dir = tempDir();
+  const now = new Date().toISOString();
+  const profile = {
+    schemaVersion: 1,
+    tool: 'preheat',
+    preheatVersion: 'test',
+    node: process.versions.node,
+    v8: process.versions.v8,
+    appRoot: path.dirname(servers),
+    generation: 1,
+    createdAt: now,
+    updatedAt: now,
+    sampleIntervalMicros: 1000,
+    samples: { busy: 100, gc: 0, program: 0, native: 0 },
+    hotFunctions: [{ name: 'work', file: 'server.js', ...workPosition(), sourceHash: null, selfSamples: 90, totalSamples: 90, share: 0.9, totalShare: 0.9 }],
+    requests: requests.map((r) => ({ method: 'GET', url: '/', headers: {}, count: 1, status: 200, latencyMs: 50, ...r })),
+  };
+  fs.writeFileSync(path.join(dir, 'profile.json'), JSON.stringify(profile));
+  return dir;
+}
+
+/** Starts the fixture under the agent; collects its output; a hang is killed, not a stuck test run. */
+function start(env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--require', agent, servers], { cwd: path.dirname(servers), env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal });
+    }),
+  );
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    /** The ports of the `listening <port>` lines so far. */
+    listening: () => [...stdout.matchAll(/^listening (\d+)$/gm)].map((m) => Number(m[1])),
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+    exited,
+  };
+}
+
+interface Served {
+  server: string;
+  pid: number;
+  url: string;
+  replay: string | null;
+}
+
+function served(stderr: string): Served[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('request '))
+    .map((l) => JSON.parse(l.slice(8)) as Served);
+}
+
+async function until(cond: () => boolean, timeoutMs = 60_000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
+}
+
+/** Settled, or clearly failing: a replay that only errors would otherwise wait for the patient deadline. */
+const decided = (s: any) => s?.ready || s?.errors >= 10 || ['deadline', 'stopped'].includes(s?.phase);
+
+function makeCert(): { key: string; cert: string } {
+  const dir = tempDir();
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  return { key, cert };
+}
+
+test('record mode keeps the local port each request was served on', async (t) => {
+  const dir = tempDir();
+  const [metricsPort, appPort] = [await freePort(), await freePort()];
+  const s = start({ PREHEAT_MODE: 'record', PREHEAT_DIR: dir, SERVERS_METRICS_PORT: String(metricsPort), SERVERS_PORT: String(appPort) });
+  t.true(await until(() => s.listening().length > 0), s.stderr());
+  for (let i = 0; i < 5; i++) await get(appPort, '/items');
+  for (let i = 0; i < 2; i++) await get(metricsPort, '/metrics');
+  await s.stop();
+  const requests = readJson<WarmupProfile>(path.join(dir, 'profile.json')).requests!;
+  t.deepEqual(
+    requests.map((r) => [r.url, r.count, r.port]),
+    [
+      ['/items', 5, appPort],
+      ['/metrics', 2, metricsPort],
+    ],
+  );
+});
+
+test('a port the OS assigned (the app asked for port 0) is not recorded: it says nothing about the next boot', async (t) => {
+  const dir = tempDir();
+  const s = start({ PREHEAT_MODE: 'record', PREHEAT_DIR: dir });
+  t.true(await until(() => s.listening().length > 0), s.stderr());
+  for (let i = 0; i < 3; i++) await get(s.listening()[0]!, '/items');
+  await s.stop();
+  const requests = readJson<WarmupProfile>(path.join(dir, 'profile.json')).requests!;
+  t.deepEqual(requests.map((r) => [r.url, r.count, r.port]), [['/items', 3, undefined]]);
+});
+
+test('a metrics server that listens first does not take the replay: the server on the recorded port is warmed', async (t) => {
+  const [metricsPort, appPort, port] = [await freePort(), await freePort(), await freePort()];
+  const dir = serversProfile([
+    { url: '/items', count: 50, port: appPort },
+    { url: '/metrics', count: 10, port: metricsPort },
+  ]);
+  const s = start({
+    PREHEAT_MODE: 'warm',
+    PREHEAT_DIR: dir,
+    PREHEAT_PORT: String(port),
+    SERVERS_METRICS_PORT: String(metricsPort),
+    SERVERS_PORT: String(appPort),
+    SERVERS_APP_AFTER_MS: '1000',
+    ...patient,
+  });
+  const status = await pollStatus(port, decided, 60_000);
+  await s.stop();
+  const replayed = served(s.stderr()).filter((r) => r.replay !== null);
+  t.is(status?.phase, 'ready', JSON.stringify(status));
+  t.true(replayed.length > 0, s.stderr().slice(0, 2000));
+  t.deepEqual([...new Set(replayed.map((r) => `${r.server} ${r.url}`))], ['app /items'], 'only the app server, only its own requests');
+  t.deepEqual(warnings(s.stderr()), []);
+});
+
+test('when no server listens on the recorded port, the first HTTP server is warmed, with a debug line', async (t) => {
+  const port = await freePort();
+  const gone = await freePort();
+  const dir = serversProfile([{ url: '/items', count: 5, port: gone }]);
+  const s = start({ PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PREHEAT_LOG_LEVEL: 'debug', ...patient });
+  const status = await pollStatus(port, decided, 60_000);
+  await s.stop();
+  t.is(status?.phase, 'ready', JSON.stringify(status));
+  t.true(status.replayed > 0);
+  t.regex(s.stderr(), new RegExp(`^preheat: no app server listens on the recorded port ${gone}; warming the first HTTP server to listen, on port ${s.listening()[0]}$`, 'm'));
+});
+
+test('a server bound to 127.0.0.2 only is replayed to on 127.0.0.2', async (t) => {
+  const port = await freePort();
+  const s = start({ PREHEAT_MODE: 'warm', PREHEAT_DIR: serversProfile([{ url: '/items' }]), PREHEAT_PORT: String(port), SERVERS_HOST: '127.0.0.2', ...patient });
+  const status = await pollStatus(port, decided, 60_000);
+  await s.stop();
+  t.is(status?.phase, 'ready', JSON.stringify(status));
+  t.true(status.replayed > 0);
+  t.is(status.errors, 0);
+  t.true(served(s.stderr()).some((r) => r.replay !== null));
+});
+
+async function hasIpv6Loopback(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(0, '::1', () => s.close(() => resolve(true)));
+  });
+}
+
+test('a server bound to ::1 only is replayed to on ::1', async (t) => {
+  if (!(await hasIpv6Loopback())) {
+    t.log('skipped: this machine has no IPv6 loopback (::1 cannot be bound)');
+    return t.pass();
+  }
+  const port = await freePort();
+  const s = start({ PREHEAT_MODE: 'warm', PREHEAT_DIR: serversProfile([{ url: '/items' }]), PREHEAT_PORT: String(port), SERVERS_HOST: '::1', ...patient });
+  const status = await pollStatus(port, decided, 60_000);
+  await s.stop();
+  t.is(status?.phase, 'ready', JSON.stringify(status));
+  t.true(status.replayed > 0);
+  t.is(status.errors, 0);
+});
+
+for (const kind of ['h2', 'h2s', 'h2s-h1'] as const) {
+  test(`an http2 server (${kind}) is warmed over HTTP/2 to loopback`, async (t) => {
+    const tls = kind === 'h2' ? {} : (({ key, cert }) => ({ SERVERS_TLS_KEY: key, SERVERS_TLS_CERT: cert }))(makeCert());
+    const port = await freePort();
+    const s = start({ PREHEAT_MODE: 'warm', PREHEAT_DIR: serversProfile([{ url: '/items', headers: { accept: 'text/plain' } }]), PREHEAT_PORT: String(port), SERVERS_KIND: kind, ...tls, ...patient });
+    const status = await pollStatus(port, decided, 60_000);
+    await s.stop();
+    t.is(status?.phase, 'ready', JSON.stringify(status));
+    t.true(status.replayed > 0);
+    t.is(status.errors, 0);
+    const replayed = served(s.stderr()).filter((r) => r.replay !== null);
+    t.true(replayed.length > 0);
+    t.deepEqual([...new Set(replayed.map((r) => r.url))], ['/items']);
+    t.deepEqual(warnings(s.stderr()), []);
+  });
+}
+
+test('an http2 server is recorded where Node publishes the http2 channels, and gets one warning where it does not', async (t) => {
+  const dir = tempDir();
+  const appPort = await freePort();
+  const s = start({ PREHEAT_MODE: 'record', PREHEAT_DIR: dir, SERVERS_KIND: 'h2', SERVERS_PORT: String(appPort) });
+  t.true(await until(() => s.listening().length > 0), s.stderr());
+  const session = http2.connect(`http://127.0.0.1:${appPort}`);
+  for (let i = 0; i < 4; i++) {
+    await new Promise<void>((resolve, reject) => {
+      const q = session.request({ ':path': '/items?page=2', accept: 'text/plain' });
+      q.resume();
+      q.on('end', resolve);
+      q.on('error', reject);
+    });
+  }
+  session.close();
+  await s.stop();
+  const profile = readJson<WarmupProfile>(path.join(dir, 'profile.json'));
+  if (canCaptureHttp2()) {
+    t.deepEqual(profile.requests?.map((r) => [r.method, r.url, r.headers, r.count, r.status, r.port]), [['GET', '/items?page=2', { accept: 'text/plain' }, 4, 200, appPort]]);
+    t.deepEqual(warnings(s.stderr()), []);
+  } else {
+    t.is(profile.requests, undefined);
+    const w = warnings(s.stderr());
+    t.is(w.length, 1, s.stderr());
+    t.regex(w[0]!, /requests to the app's HTTP\/2 server are not recorded .*\[PREHEAT_W017\]$/);
+  }
+});
+
+test('node:cluster: the primary answers /ready for its two workers, each worker warms, and a dead worker does not pin it', async (t) => {
+  const port = await freePort();
+  const s = start({ PREHEAT_MODE: 'warm', PREHEAT_DIR: serversProfile([{ url: '/items', count: 10 }]), PREHEAT_PORT: String(port), SERVERS_WORKERS: '2', ...patient });
+  const status = await pollStatus(port, (x) => x?.ready && x.workers?.length === 2, 60_000);
+  t.true(status?.ready, JSON.stringify(status));
+  t.is(status.workers.length, 2);
+  t.true(status.workers.every((w: { ready: boolean }) => w.ready), JSON.stringify(status.workers));
+  // Both workers were served replayed requests, all with one marker (the primary's).
+  const replayed = served(s.stderr()).filter((r) => r.replay !== null);
+  const byPid = new Map<number, number>();
+  for (const r of replayed) byPid.set(r.pid, (byPid.get(r.pid) ?? 0) + 1);
+  t.log(`replayed requests served per worker: ${JSON.stringify(Object.fromEntries(byPid))}`);
+  t.is(byPid.size, 2, 'each worker served replayed requests');
+  t.is(new Set(replayed.map((r) => r.replay)).size, 1, 'one marker value across the cluster');
+  // A worker dies: the one left decides.
+  process.kill(status.workers[0].pid, 'SIGKILL');
+  const after = await pollStatus(port, (x) => x?.workers?.length === 1, 60_000);
+  const ready = await get(port, '/ready');
+  await s.stop();
+  t.is(after?.workers?.length, 1, JSON.stringify(after));
+  t.is(ready.status, 200);
+  // No readiness server per worker (no port clash), and no preheat message reached the app's IPC.
+  t.deepEqual(warnings(s.stderr()), []);
+  t.notRegex(s.stdout(), /app message|got app message/);
+});
+
+test('fastify: recorded with its port, then warmed on that port', async (t) => {
+  const shop = fixture('services', 'docs-shop', 'server.js');
+  const dir = tempDir();
+  const appPort = await freePort();
+  const rec = await bootService(shop, { PREHEAT_MODE: 'record', PREHEAT_DIR: dir, PORT: String(appPort) });
+  for (let i = 0; i < 40; i++) await get(appPort, i % 2 ? '/products' : `/product/${i}`);
+  await rec.stop();
+  const recorded = readJson<WarmupProfile>(path.join(dir, 'profile.json')).requests!;
+  t.true(recorded.length > 0);
+  t.true(recorded.every((r) => r.port === appPort), JSON.stringify(recorded.slice(0, 3)));
+  const port = await freePort();
+  const warm = await bootService(shop, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PORT: String(appPort), ...patient });
+  const status = await pollStatus(port, decided, 60_000);
+  await warm.stop();
+  t.is(status?.phase, 'ready', JSON.stringify(status));
+  t.true(status.replayed > 0);
+  t.is(status.errors, 0);
+});
