@@ -156,7 +156,7 @@ test('a metrics server that listens first does not take the replay: the server o
     SERVERS_APP_AFTER_MS: '1000',
     ...patient,
   });
-  const status = await pollStatus(port, decided, 60_000);
+  const status = await pollStatus(port, decided, 100_000);
   await s.stop();
   const replayed = served(s.stderr()).filter((r) => r.replay !== null);
   t.is(status?.phase, 'ready', JSON.stringify(status));
@@ -170,7 +170,7 @@ test('when no server listens on the recorded port, the first HTTP server is warm
   const gone = await freePort();
   const dir = serversProfile([{ url: '/items', count: 5, port: gone }]);
   const s = start({ PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PREHEAT_LOG_LEVEL: 'debug', ...patient });
-  const status = await pollStatus(port, decided, 60_000);
+  const status = await pollStatus(port, decided, 100_000);
   await s.stop();
   t.is(status?.phase, 'ready', JSON.stringify(status));
   t.true(status.replayed > 0);
@@ -180,7 +180,7 @@ test('when no server listens on the recorded port, the first HTTP server is warm
 test('a server bound to 127.0.0.2 only is replayed to on 127.0.0.2', async (t) => {
   const port = await freePort();
   const s = start({ PREHEAT_MODE: 'warm', PREHEAT_DIR: serversProfile([{ url: '/items' }]), PREHEAT_PORT: String(port), SERVERS_HOST: '127.0.0.2', ...patient });
-  const status = await pollStatus(port, decided, 60_000);
+  const status = await pollStatus(port, decided, 100_000);
   await s.stop();
   t.is(status?.phase, 'ready', JSON.stringify(status));
   t.true(status.replayed > 0);
@@ -203,7 +203,7 @@ test('a server bound to ::1 only is replayed to on ::1', async (t) => {
   }
   const port = await freePort();
   const s = start({ PREHEAT_MODE: 'warm', PREHEAT_DIR: serversProfile([{ url: '/items' }]), PREHEAT_PORT: String(port), SERVERS_HOST: '::1', ...patient });
-  const status = await pollStatus(port, decided, 60_000);
+  const status = await pollStatus(port, decided, 100_000);
   await s.stop();
   t.is(status?.phase, 'ready', JSON.stringify(status));
   t.true(status.replayed > 0);
@@ -215,7 +215,7 @@ for (const kind of ['h2', 'h2s', 'h2s-h1'] as const) {
     const tls = kind === 'h2' ? {} : (({ key, cert }) => ({ SERVERS_TLS_KEY: key, SERVERS_TLS_CERT: cert }))(makeCert());
     const port = await freePort();
     const s = start({ PREHEAT_MODE: 'warm', PREHEAT_DIR: serversProfile([{ url: '/items', headers: { accept: 'text/plain' } }]), PREHEAT_PORT: String(port), SERVERS_KIND: kind, ...tls, ...patient });
-    const status = await pollStatus(port, decided, 60_000);
+    const status = await pollStatus(port, decided, 100_000);
     await s.stop();
     t.is(status?.phase, 'ready', JSON.stringify(status));
     t.true(status.replayed > 0);
@@ -293,7 +293,7 @@ test('fastify: recorded with its port, then warmed on that port', async (t) => {
   t.true(recorded.every((r) => r.port === appPort), JSON.stringify(recorded.slice(0, 3)));
   const port = await freePort();
   const warm = await bootService(shop, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PORT: String(appPort), ...patient });
-  const status = await pollStatus(port, decided, 60_000);
+  const status = await pollStatus(port, decided, 100_000);
   await warm.stop();
   t.is(status?.phase, 'ready', JSON.stringify(status));
   t.true(status.replayed > 0);
