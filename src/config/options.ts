@@ -72,6 +72,11 @@ export interface Options {
   skipPaths: string[];
   /** Replay requests in flight at once. Default 4. */
   replayConcurrency: number;
+  /**
+   * `lowered`: V8's tier-up thresholds are lowered to a tenth while the warm-up replays and
+   * restored when it ends (src/warmup/tier-flags.ts); `default` leaves them. Default `default`.
+   */
+  warmTiering: 'default' | 'lowered';
 }
 
 export const defaults: Readonly<Options> = Object.freeze({
@@ -103,6 +108,7 @@ export const defaults: Readonly<Options> = Object.freeze({
   replayPaths: null,
   skipPaths: [],
   replayConcurrency: 4,
+  warmTiering: 'default',
 });
 
 /** The environment variable that carries an option: `windowMs` → `PREHEAT_WINDOW_MS`. */

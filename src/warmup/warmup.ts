@@ -13,6 +13,7 @@ import { Optimizer } from './optimizer';
 import { LatencyPolicy } from './latency-policy';
 import { loopbackTarget, replay, replaySchedule, screenRequests, type Screened } from './replay';
 import { timeReplayedRequests } from './replay-timing';
+import { lowerTiering } from './tier-flags';
 import { createNatives, type Natives } from './v8-natives';
 
 /** The hot set: functions worth a forced optimization (most self time first). */
@@ -123,9 +124,11 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
 
     crashMarker = placeMarker(options.dir, options.deadlineMs);
     process.on('exit', onExit);
+    const tiering = options.warmTiering === 'lowered' ? lowerTiering() : null;
     try {
       await warm(server, target, schedule, index, screened.kept);
     } finally {
+      tiering?.restore();
       process.removeListener('exit', onExit);
       crashMarker?.clear();
     }
