@@ -18,6 +18,12 @@ const steps = [
   ['startup', 'startup.js', quick ? ['--runs', '3'] : ['--runs', '20']],
   ['warmup-docs-shop', 'warmup.js', ['--service', 'docs-shop', ...(quick ? ['--quick'] : ['--runs', '3'])]],
   ['warmup-catalog', 'warmup.js', ['--service', 'catalog', ...(quick ? ['--quick'] : ['--runs', '3'])]],
+  // Third-party services (scripts/bench/services, installed there on demand): the quick run
+  // smokes one of them, the full run races on all three. Their requests cost 1-2 ms each on the
+  // project's 2-core machine: 5000 requests settle them; 20 000 would add about 40 s per contender.
+  ...['json-server', 'graphql', 'ssr']
+    .filter((s) => !quick || s === 'graphql')
+    .map((s) => [`warmup-${s}`, 'warmup.js', ['--external', `${s}.js {port}`, '--cwd', path.join(__dirname, 'services'), '--paths', path.join(__dirname, 'services', `${s}.paths`), '--name', s, ...(quick ? ['--quick'] : ['--runs', '3', '--settle', '5000'])]]),
   ['overhead', 'overhead.js', quick ? ['--quick'] : ['--runs', '6']],
   ['report-speed', 'report-speed.js', quick ? ['--quick'] : []],
 ];

@@ -1,12 +1,24 @@
 #!/usr/bin/env node
 'use strict';
-// Warm-up effect, measured side by side in one run: cold start, naive warm-up (the recorded
-// requests fired before taking traffic, for as long as preheat's warm-up took) and preheat.
-// For each, after "ready": the first 10 / 100 / 1000 requests against steady state.
+// The race against naive replay (issue 11). One service, several alternated rounds; per round:
+// preheat (warm mode), cold (no warm-up), and naive replay: the same recorded requests, in the same
+// proportions and at the same concurrency as preheat's replay, sent from this separate process
+// before traffic, for 1×, 2× and 4× the warm-up time preheat took in the same round.
+// For each contender, after "ready": the first 1000 requests one at a time, then `--settle` more
+// (20 000) at concurrency 4 and a pause, then 1000 more one at a time: the steady state of the same
+// process. Headline: the median of the first 10 / 100 / 1000 requests divided by the steady median;
+// means beside. And the figure that matters: how much longer than preheat the naive replay needs
+// to match preheat's first-100 ratio (interpolated between the multiples measured).
 // Usage: node scripts/bench/warmup.js [--service catalog|docs-shop] [--runs N] [--quick] [--json FILE]
-//   or, on a third-party service: --external "<script.js> [args]" --paths FILE [--cwd DIR], where
+//   or on a third-party service: --external "<script.js> [args]" --paths FILE [--cwd DIR], where
 //   {port} in the args becomes a free port, the script is relative to --cwd (default: here) and
-//   FILE lists the GET paths to record and measure with, one per line.
+//   FILE lists the GET paths to record and measure with, one per line. A --cwd of
+//   scripts/bench/services gets its dependencies installed on demand (npm ci there).
+//   --naive 1,2,4  the multiples of preheat's warm-up time the naive replay is given
+//   --settle N     requests between the first window and the steady measurement (default 20000)
+//   --steady-after-ms MS  PREHEAT_STEADY_AFTER_MS while recording (default 2000): latencies are kept
+//   --variant NAME:K=V,K=V  one more preheat contender with extra environment (repeatable)
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
@@ -16,12 +28,22 @@ const { bootService, bootExternal, stopService, freePort, servicePaths, readPath
 
 const args = process.argv.slice(2);
 const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
+const optAll = (name) => args.flatMap((a, i) => (a === name ? [args[i + 1]] : []));
 const quick = args.includes('--quick');
 const external = opt('--external');
 const cwd = path.resolve(opt('--cwd', '.'));
-const serviceName = external ? `external: ${external}` : opt('--service', 'docs-shop');
+const serviceName = opt('--name', external ? `external: ${external}` : opt('--service', 'docs-shop'));
 const runs = Number(opt('--runs', quick ? 1 : 3));
 const measured = quick ? 200 : 1000;
+const settle = Number(opt('--settle', quick ? 1000 : 20000));
+const multiples = opt('--naive', quick ? '1' : '1,2,4').split(',').map(Number);
+const steadyAfterMs = Number(opt('--steady-after-ms', quick ? 1000 : 2000));
+/** What preheat's replay uses by default (PREHEAT_REPLAY_CONCURRENCY): the naive replay sends as many. */
+const REPLAY_CONCURRENCY = 4;
+const variants = optAll('--variant').map((v) => {
+  const [name, envs = ''] = v.split(':');
+  return { name, env: Object.fromEntries(envs.split(',').filter(Boolean).map((kv) => kv.split('='))) };
+});
 if (external && !opt('--paths')) {
   console.error('warmup: --external needs --paths FILE: there is no request mix to guess for a service we do not know');
   process.exit(2);
@@ -34,14 +56,32 @@ const paths = (() => {
     process.exit(2);
   }
 })();
-// bootExternal first finds a free port for the app, so boot() is awaited for either kind.
+// Real HTTP clients ask for compression (browsers, curl --compressed, Node's fetch): the measured
+// traffic does too, so a compression path the warm-up leaves cold shows.
+const clientHeaders = { 'accept-encoding': 'gzip, deflate, br' };
+installServiceDeps(cwd);
 const boot = (env, withAgent) => (external ? bootExternal(external, { cwd, env, withAgent }) : bootService(serviceName, { env, withAgent }));
 const stop = stopService;
-
 const sinceMs = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const round = (x, d = 3) => (x === null || x === undefined ? x : +x.toFixed(d));
+
+/** scripts/bench/services keeps the third-party services' dependencies out of preheat's own. */
+function installServiceDeps(dir) {
+  const manifest = path.join(dir, 'package.json');
+  if (path.relative(path.join(__dirname, 'services'), dir) !== '' || !fs.existsSync(manifest)) return;
+  if (fs.existsSync(path.join(dir, 'node_modules', '.package-lock.json'))) return;
+  console.log(`warmup: installing the benchmark services' dependencies (npm ci --prefix ${path.relative(process.cwd(), dir)})`);
+  execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['ci', '--prefix', dir, '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
 
 /** Polls /ready until 200; `first` is the first status it answered with (503 while warming). */
-async function waitReady(port, timeoutMs = 20000) {
+async function waitReady(port, timeoutMs = 60000) {
   const end = Date.now() + timeoutMs;
   let first = 0;
   while (Date.now() < end) {
@@ -53,111 +93,206 @@ async function waitReady(port, timeoutMs = 20000) {
   return { ok: false, first };
 }
 
-/** The first requests a real user would send, one at a time, then steady state after a long run. */
-async function measure(port) {
-  const first = await fireLoad({ port, paths, count: measured, concurrency: 1 });
-  await fireLoad({ port, paths, count: quick ? 1000 : 8000, concurrency: 4 });
-  const steady = await fireLoad({ port, paths, count: measured, concurrency: 1 });
-  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-  const s = { mean: mean(steady.latenciesMs), median: median(steady.latenciesMs) };
-  const l = first.latenciesMs;
-  // One request at a time, so throughput is 1 / latency: the time from ready until a bucket of
-  // 50 requests first runs at 95% of the steady throughput (null: not within the measured ones).
-  const bucket = 50;
-  const peakPerMs = bucket / (s.mean * bucket);
-  let elapsed = 0;
-  let timeTo95Ms = null;
-  for (let i = 0; i + bucket <= l.length; i += bucket) {
-    const ms = l.slice(i, i + bucket).reduce((a, b) => a + b, 0);
-    if (bucket / ms >= 0.95 * peakPerMs) {
-      timeTo95Ms = elapsed;
-      break;
+function getJson(port, p) {
+  return new Promise((resolve) =>
+    http
+      .get({ host: '127.0.0.1', port, path: p }, (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(b));
+          } catch {
+            resolve({});
+          }
+        });
+      })
+      .on('error', () => resolve({})),
+  );
+}
+
+/** The recorded requests, read from the profile directory as warm mode merges them. */
+function recordedRequests(dir) {
+  const { readProfileDir, mergedProfile } = require('../../dist/src/profile/profile-dir');
+  const snapshot = readProfileDir(dir);
+  const merged = mergedProfile(snapshot, { decay: 1, maxFunctions: 1000, maxRequests: 10000 });
+  return merged?.requests ?? [];
+}
+
+/**
+ * The naive contender: the recorded requests in preheat's own schedule (same proportions, same
+ * order), REPLAY_CONCURRENCY at a time, with their recorded headers, until `untilMs` (Date.now()).
+ */
+async function naiveReplay(port, requests, untilMs) {
+  const { replaySchedule } = require('../../dist/src/warmup/replay');
+  const schedule = replaySchedule(requests.filter((r) => r.method === 'GET'));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: REPLAY_CONCURRENCY });
+  let next = 0;
+  let sent = 0;
+  const one = (r) =>
+    new Promise((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: r.url, headers: r.headers, agent }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', resolve);
+    });
+  const worker = async () => {
+    while (Date.now() < untilMs) {
+      sent++;
+      await one(schedule[next++ % schedule.length]);
     }
-    elapsed += ms;
-  }
-  return {
-    failed: first.failed + steady.failed,
-    timeTo95Ms,
-    first10: mean(l.slice(0, 10)) / s.mean,
-    first100: mean(l.slice(0, 100)) / s.mean,
-    firstNmedian: median(l) / s.median,
-    steadyMedianMs: s.median,
   };
+  await Promise.all(Array.from({ length: REPLAY_CONCURRENCY }, worker));
+  agent.destroy();
+  return sent;
+}
+
+/** The first requests a real user would send, one at a time; then the same process settled. */
+async function measure(port) {
+  const first = await fireLoad({ port, paths, count: measured, concurrency: 1, headers: clientHeaders });
+  const settled = await fireLoad({ port, paths, count: settle, concurrency: 4, headers: clientHeaders });
+  await new Promise((r) => setTimeout(r, 1000));
+  const steady = await fireLoad({ port, paths, count: measured, concurrency: 1, headers: clientHeaders });
+  const l = first.latenciesMs;
+  const sMed = median(steady.latenciesMs);
+  const sMean = mean(steady.latenciesMs);
+  const windows = [10, 100, measured];
+  return {
+    failed: first.failed + settled.failed + steady.failed,
+    steadyMedianMs: sMed,
+    steadyMeanMs: sMean,
+    median: Object.fromEntries(windows.map((n) => [n, median(l.slice(0, n)) / sMed])),
+    mean: Object.fromEntries(windows.map((n) => [n, mean(l.slice(0, n)) / sMean])),
+  };
+}
+
+async function runPreheat(dir, env = {}) {
+  const rp = await freePort();
+  const { child, port, t0 } = await boot({ PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(rp), ...env }, true);
+  const p = await port;
+  const listenMs = sinceMs(t0);
+  const { ok, first } = await waitReady(rp);
+  const readyMs = sinceMs(t0);
+  const st = await getJson(rp, '/status');
+  // What /status said at ready: when the ratios miss, stale or failing replays say why.
+  const atReady = { phase: st.phase, detail: st.detail, stale: st.stale, replayed: st.replayed, errors: st.errors, rule: st.latency?.rule };
+  const result = { readyMs, warmMs: readyMs - listenMs, ready: ok, firstReadyStatus: first, optimized: st.optimized, hot: st.hot, atReady, ...(await measure(p)) };
+  await stop(child);
+  return result;
+}
+
+async function runCold() {
+  const { child, port, t0 } = await boot({}, false);
+  const p = await port;
+  const readyMs = sinceMs(t0);
+  const result = { readyMs, warmMs: 0, ...(await measure(p)) };
+  await stop(child);
+  return result;
+}
+
+async function runNaive(requests, budgetMs) {
+  const { child, port, t0 } = await boot({}, false);
+  const p = await port;
+  const listenMs = sinceMs(t0);
+  const sent = await naiveReplay(p, requests, Date.now() + budgetMs);
+  const readyMs = sinceMs(t0);
+  const result = { readyMs, warmMs: readyMs - listenMs, sent, ...(await measure(p)) };
+  await stop(child);
+  return result;
+}
+
+async function record(dir) {
+  const { child, port } = await boot({ PREHEAT_MODE: 'record', PREHEAT_DIR: dir, PREHEAT_STEADY_AFTER_MS: String(steadyAfterMs) }, true);
+  const p = await port;
+  const t0 = Date.now();
+  // Past PREHEAT_STEADY_AFTER_MS, long enough that every path has its latency samples.
+  let sent = 0;
+  while (sent < (quick ? 2000 : 6000) || Date.now() - t0 < steadyAfterMs * 2 + 1000) {
+    await fireLoad({ port: p, paths, count: 500, concurrency: 4, headers: clientHeaders });
+    sent += 500;
+  }
+  await stop(child);
+  const requests = recordedRequests(dir);
+  const withLatency = requests.filter((r) => r.latencyMs !== undefined).length;
+  console.log(`recorded ${sent} requests: ${requests.length} distinct in the profile, ${withLatency} with a steady latency`);
+  return requests;
+}
+
+/** Naive multiples against their first-100 median ratio: the multiple where naive matches preheat. */
+function timeToMatch(naiveByMultiple, target) {
+  const points = [[0, Infinity], ...naiveByMultiple].sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < points.length; i++) {
+    const [k, r] = points[i];
+    if (r <= target) {
+      const [k0, r0] = points[i - 1];
+      if (k0 === 0) return { multiple: k, atMost: true };
+      // Linear between the two multiples measured around the crossing.
+      return { multiple: round(k0 + ((r0 - target) / (r0 - r)) * (k - k0), 2), atMost: false };
+    }
+  }
+  return { multiple: points[points.length - 1][0], beyond: true };
 }
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'preheat-bench-'));
-  // 1. Record a profile under the same traffic the measurement sends.
-  {
-    const { child, port } = await boot({ PREHEAT_MODE: 'record', PREHEAT_DIR: dir }, true);
-    await fireLoad({ port: await port, paths, count: quick ? 2000 : 6000, concurrency: 4 });
-    await stop(child);
-  }
-  const results = { cold: [], naive: [], preheat: [] };
-  let warmBudgetMs = 1000;
+  const requests = await record(dir);
+  const names = ['preheat', ...variants.map((v) => `preheat ${v.name}`), 'cold', ...multiples.map((k) => `naive ${k}x`)];
+  const results = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; r < runs; r++) {
-    // preheat first: its time to ready is the naive warm-up's budget in the same round.
-    {
-      const rp = await freePort();
-      const { child, port, t0 } = await boot({ PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(rp) }, true);
-      const p = await port;
-      const { ok, first } = await waitReady(rp);
-      const readyMs = sinceMs(t0);
-      const st = await new Promise((resolve) =>
-        http
-          .get({ host: '127.0.0.1', port: rp, path: '/status' }, (res) => {
-            let b = '';
-            res.on('data', (d) => (b += d));
-            res.on('end', () => resolve(JSON.parse(b)));
-          })
-          .on('error', () => resolve({})),
-      );
-      warmBudgetMs = Math.max(50, readyMs);
-      // What /status said at ready: when the ratios miss, stale or failing replays say why.
-      const at = { phase: st.phase, stale: st.stale, replayed: st.replayed, errors: st.errors };
-      results.preheat.push({ readyMs, ready: ok, firstReadyStatus: first, optimized: st.optimized, hot: st.hot, atReady: at, ...(await measure(p)) });
-      await stop(child);
+    // preheat first: its warm-up time is the naive replay's budget in the same round; the rest
+    // rotate so no contender always runs right after another.
+    const base = await runPreheat(dir);
+    results.preheat.push(base);
+    const rest = names.slice(1);
+    const order = [...rest.slice(r % rest.length), ...rest.slice(0, r % rest.length)];
+    for (const name of order) {
+      const variant = variants.find((v) => `preheat ${v.name}` === name);
+      if (variant) results[name].push(await runPreheat(dir, variant.env));
+      else if (name === 'cold') results[name].push(await runCold());
+      else results[name].push(await runNaive(requests, Math.max(50, base.warmMs) * Number(name.split(' ')[1].slice(0, -1))));
     }
-    {
-      const { child, port, t0 } = await boot({}, false);
-      const p = await port;
-      const readyMs = sinceMs(t0);
-      results.cold.push({ readyMs, ...(await measure(p)) });
-      await stop(child);
-    }
-    {
-      const { child, port, t0 } = await boot({}, false);
-      const p = await port;
-      const until = Date.now() + warmBudgetMs - sinceMs(t0);
-      while (Date.now() < until) await fireLoad({ port: p, paths, count: 20, concurrency: 4 });
-      const readyMs = sinceMs(t0);
-      results.naive.push({ readyMs, ...(await measure(p)) });
-      await stop(child);
-    }
+    console.log(`round ${r + 1}/${runs}: ` + names.map((n) => `${n} ${round(results[n][r].median[100], 2)}`).join(', '));
   }
   fs.rmSync(dir, { recursive: true, force: true });
-  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const windows = [10, 100, measured];
   const summary = {};
   for (const [k, list] of Object.entries(results)) {
-    summary[k] = Object.fromEntries(
-      ['readyMs', 'first10', 'first100', 'firstNmedian', 'steadyMedianMs', 'failed'].map((f) => [f, +median(list.map((x) => x[f])).toFixed(2)]),
-    );
-    const t95 = list.map((x) => x.timeTo95Ms);
-    summary[k].timeTo95Ms = t95.includes(null) ? null : +median(t95).toFixed(1);
-    if (k === 'preheat') {
-      summary[k].optimizedOfHot = `${median(list.map((x) => x.optimized))}/${median(list.map((x) => x.hot))}`;
+    summary[k] = {
+      readyMs: round(median(list.map((x) => x.readyMs)), 0),
+      warmMs: round(median(list.map((x) => x.warmMs)), 0),
+      median: Object.fromEntries(windows.map((n) => [n, round(median(list.map((x) => x.median[n])), 2)])),
+      medianRange: Object.fromEntries(windows.map((n) => [n, [round(Math.min(...list.map((x) => x.median[n])), 2), round(Math.max(...list.map((x) => x.median[n])), 2)]])),
+      mean: Object.fromEntries(windows.map((n) => [n, round(median(list.map((x) => x.mean[n])), 2)])),
+      steadyMedianMs: round(median(list.map((x) => x.steadyMedianMs))),
+      failed: list.reduce((n, x) => n + x.failed, 0),
+    };
+    if (k.startsWith('preheat')) {
+      summary[k].optimizedOfHot = `${median(list.map((x) => x.optimized ?? 0))}/${median(list.map((x) => x.hot ?? 0))}`;
       // Every run's, not a median: a single 200 at first means a run took traffic before warm-up.
       summary[k].firstReadyStatus = [...new Set(list.map((x) => x.firstReadyStatus))].join('/');
     }
   }
-  const out = { service: serviceName, node: process.version, runs, measuredRequests: measured, summary, results };
+  const match = timeToMatch(
+    multiples.map((k) => [k, summary[`naive ${k}x`].median[100]]),
+    summary.preheat.median[100],
+  );
+  match.ms = match.beyond ? null : round(match.multiple * summary.preheat.warmMs, 0);
+  const out = { service: serviceName, node: process.version, runs, measuredRequests: measured, settleRequests: settle, steadyAfterMs, multiples, naiveToMatch: match, summary, results };
   if (opt('--json')) fs.writeFileSync(opt('--json'), JSON.stringify(out, null, 2));
-  console.log(`warm-up on ${serviceName}, Node ${process.version}, ${runs} run(s), medians; latency ratios against steady state`);
-  console.log('contender  ready ms  first10  first100  median(first ' + measured + ')  steady median ms  to 95% peak ms  failed');
+  console.log(`\nwarm-up race on ${serviceName}, Node ${process.version}, ${runs} run(s); window median / steady median (mean / steady mean)`);
+  console.log('contender        ready ms  warm ms   first10        first100       first' + measured);
   for (const [k, s] of Object.entries(summary)) {
-    console.log(`${k.padEnd(9)} ${String(s.readyMs).padStart(8)} ${String(s.first10).padStart(8)} ${String(s.first100).padStart(9)} ${String(s.firstNmedian).padStart(20)} ${String(s.steadyMedianMs).padStart(17)} ${String(s.timeTo95Ms ?? 'not reached').padStart(15)} ${String(s.failed).padStart(7)}${s.optimizedOfHot ? `  (optimized ${s.optimizedOfHot}, first /ready ${s.firstReadyStatus})` : ''}`);
+    const cell = (n) => `${s.median[n]} (${s.mean[n]})`.padEnd(15);
+    console.log(`${k.padEnd(16)} ${String(s.readyMs).padStart(8)} ${String(s.warmMs).padStart(8)}   ${cell(10)}${cell(100)}${cell(measured)} steady ${s.steadyMedianMs} ms, failed ${s.failed}${s.optimizedOfHot ? `, optimized ${s.optimizedOfHot}, first /ready ${s.firstReadyStatus}` : ''}`);
   }
+  console.log(
+    match.beyond
+      ? `naive replay did not match preheat's first-100 ratio within ${match.multiple}x its warm-up time`
+      : match.atMost
+        ? `naive replay matched preheat's first-100 ratio already at ${match.multiple}x its warm-up time`
+        : `naive replay needs ${match.multiple}x preheat's warm-up time (${match.ms} ms) to match its first-100 ratio`,
+  );
   for (const [i, x] of results.preheat.entries()) console.log(`preheat run ${i + 1} at ready: ${JSON.stringify({ ready: x.ready, ...x.atReady, optimized: x.optimized, hot: x.hot })}`);
 }
 

@@ -3,7 +3,7 @@
 // Used by the demo and the benchmarks; it refuses any host that is not a loopback address.
 const http = require('node:http');
 
-async function fireLoad({ host = '127.0.0.1', port, paths, count, concurrency = 8, timeoutMs = 10_000 }) {
+async function fireLoad({ host = '127.0.0.1', port, paths, count, concurrency = 8, timeoutMs = 10_000, headers = {} }) {
   if (!/^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(host)) throw new Error(`load only goes to loopback, not ${host}`);
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const latenciesMs = [];
@@ -12,7 +12,7 @@ async function fireLoad({ host = '127.0.0.1', port, paths, count, concurrency = 
   const one = (path) =>
     new Promise((resolve) => {
       const t0 = process.hrtime.bigint();
-      const req = http.get({ host, port, path, agent, timeout: timeoutMs }, (res) => {
+      const req = http.get({ host, port, path, agent, headers, timeout: timeoutMs }, (res) => {
         res.resume();
         res.on('end', () => {
           latenciesMs.push(Number(process.hrtime.bigint() - t0) / 1e6);

@@ -75,6 +75,11 @@ export interface Options {
    * quota, not the host's cores), from 2 to 8.
    */
   replayConcurrency: number | null;
+  /**
+   * `lowered`: V8's tier-up thresholds are lowered to a tenth while the warm-up replays and
+   * restored when it ends (src/warmup/tier-flags.ts); `default` leaves them. Default `default`.
+   */
+  warmTiering: 'default' | 'lowered';
 }
 
 export const defaults: Readonly<Options> = Object.freeze({
@@ -106,6 +111,7 @@ export const defaults: Readonly<Options> = Object.freeze({
   replayPaths: null,
   skipPaths: [],
   replayConcurrency: null,
+  warmTiering: 'default',
 });
 
 /** The environment variable that carries an option: `windowMs` → `PREHEAT_WINDOW_MS`. */

@@ -82,6 +82,7 @@ const parsers: { [K in keyof Options]: Parser<Options[K]> } = {
   replayPaths: globs,
   skipPaths: globs,
   replayConcurrency: integer(1, 256, 'requests'),
+  warmTiering: oneOf('default', 'lowered'),
 };
 
 const keys = Object.keys(parsers) as (keyof Options)[];

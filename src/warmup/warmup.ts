@@ -14,6 +14,7 @@ import { LatencyPolicy } from './latency-policy';
 import { isHttp2Server, isTlsServer, type HttpServer } from '../readiness/app-listen';
 import { forMainPort, loopbackTarget, recordedPort, replay, replaySchedule, screenRequests, type Screened } from './replay';
 import { timeReplayedRequests } from './replay-timing';
+import { lowerTiering } from './tier-flags';
 import { createNatives, type Natives } from './v8-natives';
 
 /** The hot set: functions worth a forced optimization (most self time first). */
@@ -134,9 +135,11 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
 
     crashMarker = placeMarker(options.dir, options.deadlineMs);
     process.on('exit', onExit);
+    const tiering = options.warmTiering === 'lowered' ? lowerTiering() : null;
     try {
       await warm(server, target, schedule, index, screened.kept);
     } finally {
+      tiering?.restore();
       process.removeListener('exit', onExit);
       crashMarker?.clear();
     }
