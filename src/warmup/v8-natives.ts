@@ -72,7 +72,7 @@ function makeNatives(): Natives {
   const isIgnition = helper('%ActiveTierIsIgnition(f)');
 
   const isOptimizable = (f: unknown): f is (...args: unknown[]) => unknown =>
-    typeof f === 'function' && !types.isProxy(f) && scriptId(f) >= 0;
+    typeof f === 'function' && !types.isProxy(f) && !isSynthetic(f) && scriptId(f) >= 0;
 
   return {
     isOptimizable,
@@ -92,6 +92,22 @@ function makeNatives(): Natives {
       optimize(f);
     },
   };
+}
+
+/**
+ * V8's synthetic functions (`<instance_members_initializer>`, `<static_initializer>`: the code of a
+ * class's field initializers) cannot be compiled lazily, and %PrepareFunctionForOptimization on one
+ * is a fatal CHECK (`v8_flags.fuzzing`), seen on Node 20 and 22 with fastify's and marked's
+ * classes. The heap scan finds them like any function. On V8 11.3 their name starts with `<`;
+ * on 12.4 their `name` was seen undefined. The descriptor is read without calling a getter.
+ */
+function isSynthetic(f: Function): boolean {
+  const own = Object.getOwnPropertyDescriptor(f, 'name');
+  // Every function of the language has an own string name, '' when anonymous; V8 12.4's
+  // initializers were seen with a name that is no string (undefined).
+  if (!own) return true;
+  if (!('value' in own)) return false; // an accessor the app defined: a real function, and its getter is not called
+  return typeof own.value !== 'string' || own.value.startsWith('<');
 }
 
 /**

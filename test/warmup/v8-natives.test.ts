@@ -48,3 +48,44 @@ test('natives syntax is off again after close, and the helpers still answer', (t
   t.throws(() => new Function(`return %GetOptimizationStatus(${Math.random()})`), { instanceOf: SyntaxError });
   t.is(n.tier(function never() {}), 'lazy');
 });
+
+test("a class's field initializer, which the heap scan finds like any function, is refused: preparing it is fatal", (t) => {
+  class WithFields {
+    hooks = { a: 1 };
+    static table = new Map([[1, 2]]);
+  }
+  t.truthy(new WithFields().hooks);
+  // Every function of the heap, as the warm-up's index sees them.
+  const { Session } = require('node:inspector') as typeof import('node:inspector');
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params: object): any => {
+    let out: any;
+    session.post(method, params, (error, result) => {
+      if (error) throw error;
+      out = result;
+    });
+    return out;
+  };
+  const proto = post('Runtime.evaluate', { expression: 'Function.prototype', objectGroup: 't' });
+  const all = post('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId, objectGroup: 't' });
+  const key = `__preheat_test_${process.pid}`;
+  post('Runtime.callFunctionOn', { objectId: all.objects.objectId, functionDeclaration: `function () { globalThis[${JSON.stringify(key)}] = this; }` });
+  session.disconnect();
+  const functions = ((globalThis as any)[key] as unknown[]).filter((f): f is Function => typeof f === 'function');
+  delete (globalThis as any)[key];
+  const natives = createNatives();
+  try {
+    const synthetic = functions.filter((f) => {
+      const own = Object.getOwnPropertyDescriptor(f, 'name');
+      return !own || ('value' in own && (typeof own.value !== 'string' || own.value.startsWith('<')));
+    });
+    for (const f of synthetic) t.false(natives.isOptimizable(f), String(Object.getOwnPropertyDescriptor(f, 'name')?.value));
+    // V8 11.3 materializes the initializers as functions named <instance_members_initializer>.
+    if (process.versions.v8.startsWith('11.')) t.true(synthetic.some((f) => f.name === '<instance_members_initializer>'));
+    else t.log(`${synthetic.length} synthetic functions found on V8 ${process.versions.v8}`);
+    t.true(natives.isOptimizable(WithFields));
+  } finally {
+    natives.close();
+  }
+});
