@@ -170,7 +170,6 @@ export async function replay(schedule: RecordedRequest[], target: ReplayTarget, 
     ? new https.Agent({ keepAlive, maxSockets: options.concurrency, rejectUnauthorized: false })
     : new http.Agent({ keepAlive, maxSockets: options.concurrency });
   const send = target.tls ? https.request : http.request;
-  let next = 0;
   const one = (r: RecordedRequest) =>
     new Promise<void>((resolve) => {
       const finish = settleOnce(options, resolve);
@@ -190,11 +189,8 @@ export async function replay(schedule: RecordedRequest[], target: ReplayTarget, 
         finish({ ok: false, status: 0 });
       }
     });
-  const worker = async () => {
-    while (!options.shouldStop()) await one(schedule[next++ % schedule.length]!);
-  };
   try {
-    await Promise.all(Array.from({ length: options.concurrency }, worker));
+    await sendInTurn(schedule, options, one);
   } finally {
     agent.destroy();
   }
@@ -237,7 +233,6 @@ async function replayH2(schedule: RecordedRequest[], target: ReplayTarget, optio
     session = s;
     return s;
   };
-  let next = 0;
   const one = (r: RecordedRequest) =>
     new Promise<void>((resolve) => {
       const finish = settleOnce(options, resolve);
@@ -259,11 +254,8 @@ async function replayH2(schedule: RecordedRequest[], target: ReplayTarget, optio
         finish({ ok: false, status: 0 });
       }
     });
-  const worker = async () => {
-    while (!options.shouldStop()) await one(schedule[next++ % schedule.length]!);
-  };
   try {
-    await Promise.all(Array.from({ length: options.concurrency }, worker));
+    await sendInTurn(schedule, options, one);
   } finally {
     (session as http2.ClientHttp2Session | null)?.close();
   }
@@ -276,4 +268,13 @@ async function replayH2(schedule: RecordedRequest[], target: ReplayTarget, optio
  */
 export function unsampledTraceparent(): string {
   return `00-${crypto.randomBytes(16).toString('hex')}-${crypto.randomBytes(8).toString('hex')}-00`;
+}
+
+/** Sends the schedule round after round, `concurrency` requests in flight, until `shouldStop()`. */
+async function sendInTurn(schedule: RecordedRequest[], options: Pick<ReplayOptions, 'concurrency' | 'shouldStop'>, one: (r: RecordedRequest) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (!options.shouldStop()) await one(schedule[next++ % schedule.length]!);
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
 }
