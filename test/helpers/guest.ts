@@ -31,10 +31,13 @@ export function guestProfile(requests: Partial<RecordedRequest>[], dir = tempDir
   return dir;
 }
 
-/** Starts the guest under the agent without waiting for anything; collects its output. */
-export function startGuest(env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
-  const child = spawn(process.execPath, [...nodeArgs, '--require', agent, guest], {
-    cwd: path.dirname(guest),
+/**
+ * Starts a fixture script under the agent without waiting for anything and collects its output; a
+ * hang is killed after `killAfterMs`, so it fails the test instead of stalling the run.
+ */
+export function startUnderAgent(script: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = [], killAfterMs = 60_000) {
+  const child = spawn(process.execPath, [...nodeArgs, '--require', agent, script], {
+    cwd: path.dirname(script),
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -42,8 +45,7 @@ export function startGuest(env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  // A hang is a failure, not a stuck test run.
-  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => {
       clearTimeout(killer);
@@ -51,5 +53,10 @@ export function startGuest(env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
     }),
   );
   return { child, exited, stdout: () => stdout, stderr: () => stderr };
+}
+
+/** Starts the guest under the agent (see startUnderAgent). */
+export function startGuest(env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
+  return startUnderAgent(guest, env, nodeArgs);
 }
 

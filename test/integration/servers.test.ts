@@ -1,12 +1,12 @@
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { canCaptureHttp2 } from '../../src/capture/request-capture';
 import type { RecordedRequest, WarmupProfile } from '../../src/profile/schema';
-import { agent, cleanEnv, fixture, readJson, tempDir, warnings } from '../helpers/run';
+import { fixture, readJson, tempDir, warnings } from '../helpers/run';
+import { startUnderAgent } from '../helpers/guest';
 import { bootService, freePort, get, pollStatus } from '../helpers/service';
 
 // Every server a service really has: the one that served the recorded traffic is warmed, on the
@@ -53,24 +53,13 @@ function serversProfile(requests: Partial<RecordedRequest>[]): string {
 
 /** Starts the fixture under the agent; collects its output; a hang is killed, not a stuck test run. */
 function start(env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--require', agent, servers], { cwd: path.dirname(servers), env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal });
-    }),
-  );
+  const { child, exited, stdout, stderr } = startUnderAgent(servers, env, [], 90_000);
   return {
     child,
-    stdout: () => stdout,
-    stderr: () => stderr,
+    stdout,
+    stderr,
     /** The ports of the `listening <port>` lines so far. */
-    listening: () => [...stdout.matchAll(/^listening (\d+)$/gm)].map((m) => Number(m[1])),
+    listening: () => [...stdout().matchAll(/^listening (\d+)$/gm)].map((m) => Number(m[1])),
     stop: async () => {
       child.kill('SIGTERM');
       return exited;
@@ -188,19 +177,18 @@ test('a server bound to 127.0.0.2 only is replayed to on 127.0.0.2', async (t) =
   t.true(served(s.stderr()).some((r) => r.replay !== null));
 });
 
-async function hasIpv6Loopback(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(0, '::1', () => s.close(() => resolve(true)));
-  });
-}
-
-test('a server bound to ::1 only is replayed to on ::1', async (t) => {
-  if (!(await hasIpv6Loopback())) {
-    t.log('skipped: this machine has no IPv6 loopback (::1 cannot be bound)');
-    return t.pass();
+/** Whether ::1 can be bound here, known before the tests are declared so that ava can report a skip. */
+const hasIpv6Loopback = (() => {
+  try {
+    execFileSync(process.execPath, ['-e', "require('net').createServer().on('error', () => process.exit(1)).listen(0, '::1', function () { this.close(); })"], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
+})();
+if (!hasIpv6Loopback) console.error('servers.test: this machine has no IPv6 loopback (::1 cannot be bound); the ::1 test is skipped');
+
+(hasIpv6Loopback ? test : test.skip)('a server bound to ::1 only is replayed to on ::1', async (t) => {
   const port = await freePort();
   const s = start({ PREHEAT_MODE: 'warm', PREHEAT_DIR: serversProfile([{ url: '/items' }]), PREHEAT_PORT: String(port), SERVERS_HOST: '::1', ...patient });
   const status = await pollStatus(port, decided, 100_000);

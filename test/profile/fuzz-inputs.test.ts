@@ -19,7 +19,10 @@ const runs = Number(process.env.PREHEAT_FUZZ_RUNS) > 0 ? Number(process.env.PREH
 const out = path.join(tempDir(), 'report');
 
 /** Runs the pipeline; returns what failed, or null. A PreheatError is a fine answer. */
-function pipeline(name: string, bytes: Buffer): void {
+/** How each run ended: a report that adds up, or one clean refusal. */
+type Outcome = 'report' | 'refused';
+
+function pipeline(name: string, bytes: Buffer): Outcome {
   let model: StackModel;
   try {
     model = loadBytes(name, bytes).model;
@@ -36,10 +39,18 @@ function pipeline(name: string, bytes: Buffer): void {
     const busy = model.nodes.reduce((n, node, i) => n + (i > 0 && model.frames[node.frame]!.kind !== 'idle' ? node.self : 0), 0);
     if (sum !== busy) throw new Error(`folded stacks hold ${sum} samples, the model ${busy}`);
     if (!Number.isSafeInteger(model.totalSamples) || model.totalSamples < 0) throw new Error(`totalSamples ${model.totalSamples}`);
+    return 'report';
   } catch (error) {
-    if (error instanceof PreheatError) return;
+    if (error instanceof PreheatError) return 'refused';
     throw error;
   }
+}
+
+/** Every run ended one of the two ways, and the mutations reached both: some inputs stay usable, some do not. */
+function checkOutcomes(t: { is(a: unknown, b: unknown, m?: string): void; true(v: boolean, m?: string): void }, seen: Record<Outcome, number>): void {
+  t.is(seen.report + seen.refused, runs, JSON.stringify(seen));
+  t.true(seen.report > 0, `no mutated input gave a report: ${JSON.stringify(seen)}`);
+  t.true(seen.refused > 0, `no mutated input was refused: ${JSON.stringify(seen)}`);
 }
 
 // --- valid inputs to start from ---------------------------------------------------------------
@@ -171,14 +182,15 @@ function damageText(text: string, d: { cut?: number; infinity?: number } | undef
 test('mutated .cpuprofile files give a report or a PreheatError, never another error', (t) => {
   // CI's thousands of runs take longer than ava's default 2 minutes without a result.
   t.timeout(Math.max(120_000, runs * 250));
+  const seen: Record<Outcome, number> = { report: 0, refused: 0 };
   fc.assert(
     fc.property(baseArb, fc.array(opArb, { maxLength: 4 }), textArb, ([spec, withSamples], ops, damage) => {
       const base = cpuProfileFrom(spec, withSamples);
-      pipeline('fuzz.cpuprofile', Buffer.from(damageText(JSON.stringify(applyOps(base, ops)), damage)));
+      seen[pipeline('fuzz.cpuprofile', Buffer.from(damageText(JSON.stringify(applyOps(base, ops)), damage)))]++;
     }),
     { numRuns: runs },
   );
-  t.pass();
+  checkOutcomes(t, seen);
 });
 
 // --- pprof -----------------------------------------------------------------------------------
@@ -268,6 +280,7 @@ function damageBytes(data: Uint8Array, ops: BytesOp[]): Buffer {
 test('mutated pprof files, gzipped or not, give a report or a PreheatError, never another error', (t) => {
   // CI's thousands of runs take longer than ava's default 2 minutes without a result.
   t.timeout(Math.max(120_000, runs * 250));
+  const seen: Record<Outcome, number> = { report: 0, refused: 0 };
   fc.assert(
     fc.property(
       baseArb,
@@ -279,10 +292,10 @@ test('mutated pprof files, gzipped or not, give a report or a PreheatError, neve
         const mutated = mutatePprof(raw, ops);
         const bytes =
           form === 'raw' ? damageBytes(mutated, damage) : form === 'gzip-after' ? zlib.gzipSync(damageBytes(mutated, damage)) : damageBytes(zlib.gzipSync(mutated), damage);
-        pipeline('fuzz.pb.gz', bytes);
+        seen[pipeline('fuzz.pb.gz', bytes)]++;
       },
     ),
     { numRuns: runs },
   );
-  t.pass();
+  checkOutcomes(t, seen);
 });
