@@ -83,3 +83,6 @@ export function readJson<T = any>(file: string): T {
 export function warnings(stderr: string): string[] {
   return stderr.split('\n').filter((l) => l.startsWith('preheat:'));
 }
+
+/** The tests' self-signed certificate for localhost (fixtures/tls): no openssl needed to run them. */
+export const testCertificate = { key: fixture('tls', 'test-key.pem'), cert: fixture('tls', 'test-cert.pem') };

@@ -1,10 +1,9 @@
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { guest, guestProfile, patient, startGuest } from '../helpers/guest';
-import { tempDir, warnings } from '../helpers/run';
+import { testCertificate, warnings } from '../helpers/run';
 import { bootService, freePort, get, pollStatus } from '../helpers/service';
 
 // The agent is a guest: whatever goes wrong inside the warm-up, readiness gets decided, and the
@@ -183,15 +182,7 @@ test('PREHEAT_PORT equal to the app port: the app listens, the readiness server 
 });
 
 test('an HTTPS server is warmed over loopback TLS like an HTTP one', async (t) => {
-  const certs = tempDir();
-  const key = path.join(certs, 'key.pem');
-  const cert = path.join(certs, 'cert.pem');
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-  } catch {
-    // Debian ships openssl with Node's own build dependencies; say so rather than pass quietly.
-    return t.fail('openssl is needed to make a test certificate');
-  }
+  const { key, cert } = testCertificate;
   const port = await freePort();
   const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: guestProfile([{ url: '/ok' }]), PREHEAT_PORT: String(port), GUEST_TLS_KEY: key, GUEST_TLS_CERT: cert, GUEST_LOG_REQUESTS: '1', ...patient });
   const status = await pollStatus(port, (x) => x.ready, 60_000);

@@ -5,7 +5,7 @@ import * as http2 from 'node:http2';
 import * as path from 'node:path';
 import { canCaptureHttp2 } from '../../src/capture/request-capture';
 import type { RecordedRequest, WarmupProfile } from '../../src/profile/schema';
-import { fixture, readJson, tempDir, warnings } from '../helpers/run';
+import { fixture, readJson, tempDir, testCertificate, warnings } from '../helpers/run';
 import { startUnderAgent } from '../helpers/guest';
 import { bootService, freePort, get, pollStatus } from '../helpers/service';
 
@@ -93,14 +93,6 @@ async function until(cond: () => boolean, timeoutMs = 60_000): Promise<boolean> 
 
 /** Settled, or clearly failing: a replay that only errors would otherwise wait for the patient deadline. */
 const decided = (s: any) => s?.ready || s?.errors >= 10 || ['deadline', 'stopped'].includes(s?.phase);
-
-function makeCert(): { key: string; cert: string } {
-  const dir = tempDir();
-  const key = path.join(dir, 'key.pem');
-  const cert = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-  return { key, cert };
-}
 
 test('record mode keeps the local port each request was served on', async (t) => {
   const dir = tempDir();
@@ -200,7 +192,7 @@ if (!hasIpv6Loopback) console.error('servers.test: this machine has no IPv6 loop
 
 for (const kind of ['h2', 'h2s', 'h2s-h1'] as const) {
   test(`an http2 server (${kind}) is warmed over HTTP/2 to loopback`, async (t) => {
-    const tls = kind === 'h2' ? {} : (({ key, cert }) => ({ SERVERS_TLS_KEY: key, SERVERS_TLS_CERT: cert }))(makeCert());
+    const tls = kind === 'h2' ? {} : (({ key, cert }) => ({ SERVERS_TLS_KEY: key, SERVERS_TLS_CERT: cert }))(testCertificate);
     const port = await freePort();
     const s = start({ PREHEAT_MODE: 'warm', PREHEAT_DIR: serversProfile([{ url: '/items', headers: { accept: 'text/plain' } }]), PREHEAT_PORT: String(port), SERVERS_KIND: kind, ...tls, ...patient });
     const status = await pollStatus(port, decided, 100_000);

@@ -1,11 +1,16 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkPerf } from '../../src/native/capture';
+import { outsideProgram, requiredPrograms } from '../helpers/programs';
 import { cleanEnv, cli, fixture, readJson, run, tempDir, warnings } from '../helpers/run';
 
 const perf = checkPerf(tempDir());
+// V8's tick log holds bare addresses: binutils' nm names the C++ frames the categories are read from.
+const nm = outsideProgram('nm');
+// A machine without perf checks flame's message instead; where CI requires perf, its absence fails.
+const perfInstalled = outsideProgram('perf');
 const program = (name: string) => fixture('native', `${name}.js`);
 
 /** `preheat flame` on a fixture program; the report and what the command printed. */
@@ -21,9 +26,10 @@ const WASTE = ['exceptions', 'string-table', 'megamorphic-ic', 'deopt', 'gc', 'r
 
 for (const capture of ['prof', 'perf'] as const) {
   const available = capture === 'prof' || perf.ok;
-  const title = (what: string) => `flame --native --capture ${capture}: ${what}${available ? '' : ' (perf not permitted here: checks the message instead)'}`;
+  const title = (what: string) => `flame --native --capture ${capture}: ${what}${available ? '' : ' (perf not usable here: checks the message instead)'}`;
+  const declare: (title: string, impl: (t: ExecutionContext) => unknown) => void = capture === 'prof' ? nm.serial : perfInstalled.path || !requiredPrograms().has('perf') ? test.serial : perfInstalled.serial;
 
-  test.serial(title('the exception-cost fixture shows its exceptions, charged to the throwing function'), async (t) => {
+  declare(title('the exception-cost fixture shows its exceptions, charged to the throwing function'), async (t) => {
     const r = await flame(['--native', '--capture', capture], [process.execPath, program('throw-for-flow'), '1500']);
     if (!available) {
       t.is(r.code, 1);
@@ -48,7 +54,7 @@ for (const capture of ['prof', 'perf'] as const) {
     t.regex(html, /"exceptions"\]/);
   });
 
-  test.serial(title('the string-key fixture shows string-table and dictionary costs'), async (t) => {
+  declare(title('the string-key fixture shows string-table and dictionary costs'), async (t) => {
     const r = await flame(['--native', '--capture', capture], [process.execPath, program('string-keys'), '1500']);
     if (!available) return t.is(r.code, 1);
     t.is(r.code, 0, r.stderr);
@@ -62,18 +68,21 @@ for (const capture of ['prof', 'perf'] as const) {
     t.true(finding.native.function['string-table'] + finding.native.function['megamorphic-ic'] >= 0.4, JSON.stringify(finding.native));
   });
 
-  test.serial(title('the clean fixture shows no waste category above noise'), async (t) => {
-    const r = await flame(['--native', '--capture', capture], [process.execPath, program('clean'), '1500']);
+  declare(title('the clean fixture shows no waste category above noise'), async (t) => {
+    // 3 s: compiling is a fixed cost, and on a loaded machine 1.5 s of wall time left it 15% of the samples.
+    const r = await flame(['--native', '--capture', capture], [process.execPath, program('clean'), '3000']);
     if (!available) return t.is(r.code, 1);
     t.is(r.code, 0, r.stderr);
-    t.true(share(r.native, 'js') >= 0.5, JSON.stringify(r.native.categories));
+    // Own JavaScript is the largest category, and no waste category comes near it.
+    t.is(r.native.categories[0].category, 'js', JSON.stringify(r.native.categories));
+    for (const waste of WASTE) t.true(share(r.native, waste) < 0.08, `${waste}: ${JSON.stringify(r.native.categories)}`);
     t.true(share(r.native, 'exceptions') < 0.03, JSON.stringify(r.native.categories));
     t.true(share(r.native, 'string-table') < 0.05, JSON.stringify(r.native.categories));
     t.deepEqual(r.findings, []);
   });
 }
 
-test('without perf, flame says so and reads V8 tick log instead', async (t) => {
+nm.test('without perf, flame says so and reads V8 tick log instead', async (t) => {
   // A PATH with node and nm but no perf.
   const bin = tempDir();
   fs.symlinkSync(process.execPath, path.join(bin, 'node'));

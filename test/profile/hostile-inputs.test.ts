@@ -18,6 +18,14 @@ import { cleanEnv, cli, tempDir } from '../helpers/run';
 const frame = (functionName: string, url = 'file:///srv/app/a.js', lineNumber = 0) => ({ functionName, scriptId: '1', url, lineNumber, columnNumber: 0 });
 const rootNode = (children: number[]) => ({ id: 1, callFrame: frame('(root)', '', -1), children });
 
+// Sizes far past any recursion limit (a recursive walk overflows near 10 000 frames); CI sets
+// PREHEAT_TEST_LONG=1 for the sizes of the original reports, which take a minute each on 2 cores.
+const long = process.env.PREHEAT_TEST_LONG === '1';
+const WIDE = long ? 300_000 : 100_000;
+const DEEP = long ? 200_000 : 60_000;
+const SYNC_DEEP = long ? 150_000 : 50_000;
+const spaced = (n: number) => n.toLocaleString('en').replace(/,/g, ' ');
+
 function writeJson(file: string, value: unknown): string {
   fs.writeFileSync(file, JSON.stringify(value));
   return file;
@@ -71,54 +79,54 @@ function report(inputs: string[]) {
   return { model, report: r, folded: fs.readFileSync(r.files.folded, 'utf8') };
 }
 
-test('a node with 300 000 children, merged into another file of its directory, reports every child with its count', (t) => {
+test(`a node with ${spaced(WIDE)} children, merged into another file of its directory, reports every child with its count`, (t) => {
   const dir = tempDir();
-  // a.cpuprofile is read first; b's 300 000 children are then merged into a's one.
+  // a.cpuprofile is read first; b's children are then merged into a's one.
   writeJson(path.join(dir, 'a.cpuprofile'), wideProfile(1));
-  writeJson(path.join(dir, 'b.cpuprofile'), wideProfile(300_000));
+  writeJson(path.join(dir, 'b.cpuprofile'), wideProfile(WIDE));
   const { model, report: r, folded } = report([dir]);
-  t.is(model.totalSamples, 5 + (300_000 - 1 + 5));
+  t.is(model.totalSamples, 5 + (WIDE - 1 + 5));
   const lines = folded.trimEnd().split('\n');
-  t.is(lines.length, 300_000);
-  t.true(lines.includes('parent /srv/app/a.js:1;child299999 /srv/app/a.js:300000 5'));
+  t.is(lines.length, WIDE);
+  t.true(lines.includes(`parent /srv/app/a.js:1;child${WIDE - 1} /srv/app/a.js:${WIDE} 5`));
   t.true(lines.includes('parent /srv/app/a.js:1;child0 /srv/app/a.js:1 6'));
   t.true(lines.includes('parent /srv/app/a.js:1;child1 /srv/app/a.js:2 1'));
   t.deepEqual(
     r.top.slice(0, 2).map((f) => f.name),
-    ['child0', 'child299999'],
+    ['child0', `child${WIDE - 1}`],
   );
 });
 
-test('a 200 000-deep .cpuprofile stack reports its deepest frame with the right count, in folded stacks and pprof', (t) => {
+test(`a ${spaced(DEEP)}-deep .cpuprofile stack reports its deepest frame with the right count, in folded stacks and pprof`, (t) => {
   const dir = tempDir();
   // Counted from `samples`, with a negative time delta as V8 writes for ticks out of order.
-  const deep = { ...deepProfile(200_000, 0), samples: Array(7).fill(200_001), timeDeltas: [100, -20, 150, 100, 100, 100, 100] };
+  const deep = { ...deepProfile(DEEP, 0), samples: Array(7).fill(DEEP + 1), timeDeltas: [100, -20, 150, 100, 100, 100, 100] };
   const { report: r, folded } = report([writeJson(path.join(dir, 'deep.cpuprofile'), deep)]);
   const line = folded.trimEnd();
   t.false(line.includes('\n'));
   t.true(line.startsWith('f0 /srv/app/deep.js:1;f1 /srv/app/deep.js:2;'));
-  t.true(line.endsWith(';f199999 /srv/app/deep.js:200000 7'));
-  t.is(line.split(';').length, 200_000);
-  t.is(r.top[0]!.name, 'f199999');
+  t.true(line.endsWith(`;f${DEEP - 1} /srv/app/deep.js:${DEEP} 7`));
+  t.is(line.split(';').length, DEEP);
+  t.is(r.top[0]!.name, `f${DEEP - 1}`);
   t.is(r.top[0]!.self, 1);
   // profile.pb.gz holds the whole stack too.
   const back = fromPprof(fs.readFileSync(r.files.pprof));
-  t.is(back.nodes.length, 200_001);
-  t.is(back.frames[back.nodes[200_000]!.frame]!.name, 'f199999');
-  t.is(back.nodes[200_000]!.self, 7);
+  t.is(back.nodes.length, DEEP + 1);
+  t.is(back.frames[back.nodes[DEEP]!.frame]!.name, `f${DEEP - 1}`);
+  t.is(back.nodes[DEEP]!.self, 7);
 });
 
-test('a 200 000-deep pprof stack reports its deepest frame with the right count', (t) => {
+test(`a ${spaced(DEEP)}-deep pprof stack reports its deepest frame with the right count`, (t) => {
   const pprof = path.join(tempDir(), 'deep.pb');
-  fs.writeFileSync(pprof, deepPprof(200_000, 9));
+  fs.writeFileSync(pprof, deepPprof(DEEP, 9));
   const fromPb = report([pprof]);
-  t.true(fromPb.folded.trimEnd().endsWith(';f199999 /srv/app/p.js:200000 9'));
-  t.is(fromPb.report.top[0]!.name, 'f199999');
+  t.true(fromPb.folded.trimEnd().endsWith(`;f${DEEP - 1} /srv/app/p.js:${DEEP} 9`));
+  t.is(fromPb.report.top[0]!.name, `f${DEEP - 1}`);
 });
 
-test('a 150 000-deep chain of sync calls under an app function is one sync-io finding', (t) => {
+test(`a ${spaced(SYNC_DEEP)}-deep chain of sync calls under an app function is one sync-io finding`, (t) => {
   const dir = tempDir();
-  const profile = deepProfile(150_001, 40, 0, (i) => (i === 0 ? 'handler' : 'readFileSync'), 'node:fs');
+  const profile = deepProfile(SYNC_DEEP + 1, 40, 0, (i) => (i === 0 ? 'handler' : 'readFileSync'), 'node:fs');
   (profile.nodes[1] as { callFrame: ReturnType<typeof frame> }).callFrame = frame('handler', 'file:///srv/app/h.js', 0);
   const { report: r } = report([writeJson(path.join(dir, 'sync.cpuprofile'), profile)]);
   t.deepEqual(

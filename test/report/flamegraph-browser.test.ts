@@ -8,12 +8,15 @@ import { loadInputs } from '../../src/profile/load-inputs';
 import { fromCpuProfile } from '../../src/profile/stack-model';
 import { renderFlamegraphHtml } from '../../src/report/flamegraph-html';
 import { cpuProfileOf } from '../helpers/profiles';
+import { outsideProgram } from '../helpers/programs';
 import { fixture, run, tempDir } from '../helpers/run';
 
+const chromiumProgram = outsideProgram('chromium');
 let browser: Browser;
 test.before(async () => {
+  if (!chromiumProgram.path) return;
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: chromiumProgram.path,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
   });
 });
@@ -41,7 +44,7 @@ async function open(html: string) {
   return { page, requests, errors, url: pathToFileURL(file).href };
 }
 
-test('the hot function is drawn; search, zoom, reset and findings work; nothing leaves the page', async (t) => {
+chromiumProgram.test('the hot function is drawn; search, zoom, reset and findings work; nothing leaves the page', async (t) => {
   const model = await realModel();
   const frame = model.frames.findIndex((f) => f.name === 'scoreDocument');
   t.true(frame > 0);
@@ -78,7 +81,7 @@ test('the hot function is drawn; search, zoom, reset and findings work; nothing 
   await page.close();
 });
 
-test('hostile names render as text and run nothing', async (t) => {
+chromiumProgram.test('hostile names render as text and run nothing', async (t) => {
   const model = fromCpuProfile(
     cpuProfileOf([
       { name: '<img src=x onerror="window.__pwned=1">', url: 'file:///a.js', self: 50, children: [{ name: '</script><script>window.__pwned=2</script>', url: 'file:///b.js', self: 50 }] },
@@ -95,7 +98,7 @@ test('hostile names render as text and run nothing', async (t) => {
   await page.close();
 });
 
-test('a differential graph colours by change and lists regressions', async (t) => {
+chromiumProgram.test('a differential graph colours by change and lists regressions', async (t) => {
   const before = fromCpuProfile(cpuProfileOf([{ name: 'main', url: 'file:///m.js', children: [{ name: 'parse', url: 'file:///p.js', self: 80 }, { name: 'render', url: 'file:///r.js', self: 20 }] }]));
   const after = fromCpuProfile(cpuProfileOf([{ name: 'main', url: 'file:///m.js', children: [{ name: 'parse', url: 'file:///p.js', self: 30 }, { name: 'render', url: 'file:///r.js', self: 70 }] }]));
   const { page } = await open(renderFlamegraphHtml(after, [], { title: 'diff', baseline: before }));

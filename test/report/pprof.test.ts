@@ -7,6 +7,7 @@ import { fromPprof } from '../../src/profile/from-pprof';
 import { fromCpuProfile } from '../../src/profile/stack-model';
 import { toPprof } from '../../src/report/pprof';
 import { cpuProfileOf } from '../helpers/profiles';
+import { outsideProgram } from '../helpers/programs';
 import { tempDir } from '../helpers/run';
 
 const model = () =>
@@ -43,7 +44,7 @@ test('pprof written and read back keeps every function, its counts and its line 
   t.is(back.frames.find((f) => f.name === 'hotLoop')!.url, 'file:///srv/app/lib/hot.js');
 });
 
-test('go tool pprof reads profile.pb.gz and names the hot function', (t) => {
+outsideProgram('go').test('go tool pprof reads profile.pb.gz and names the hot function', (t) => {
   const dir = tempDir();
   const file = path.join(dir, 'profile.pb.gz');
   fs.writeFileSync(file, toPprof(model()));
