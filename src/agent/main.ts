@@ -235,7 +235,7 @@ function loadWarmupProfile(options: Options, log: Logger): WarmupProfile | null 
   if (stored.profile) return stored.profile;
   // An unusable file has had its warning already.
   if (options.mode === 'warm' && stored.snapshot.skipped.length === 0) {
-    log.warn(Codes.warmupSkipped, `no profile to warm from at ${path.join(options.dir, 'profile.json')}; starting cold (record one with PREHEAT_MODE=record)`);
+    log.warn(Codes.warmupSkipped, `no profile to warm from at ${path.join(options.profileDir, 'profile.json')}; starting cold (record one with PREHEAT_MODE=record)`);
   }
   return null;
 }

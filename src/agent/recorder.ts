@@ -60,7 +60,7 @@ export class Recorder {
     preheatVersion: string,
     /** Request capture, on while a window samples (a uniform sample of the traffic, at 1/12 the cost). */
     private readonly capture: { top(): RecordedRequest[]; resume(): void; pause(): void } | null = null,
-    /** The process's one read of PREHEAT_DIR (boot-read.ts), made when first asked for. */
+    /** The process's one read of the profile directory (boot-read.ts), made when first asked for. */
     private readonly stored: () => BootRead | null = () => null,
     /** Whether the process runs an app script, not a launcher from node_modules (npm, npx): only then is an empty window worth a word. */
     private readonly entryIsApp = false,

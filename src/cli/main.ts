@@ -7,6 +7,7 @@ import { probeCommand } from './probe-command';
 import { reportCommand } from './report-command';
 import { diffCommand } from './diff-command';
 import { flameCommand } from './flame-command';
+import { doctorCommand } from './doctor-command';
 
 import type { Io } from './io';
 import { processIo } from './io';
@@ -23,6 +24,9 @@ Usage:
                                                            run a command and write its report; --native
                                                            adds V8's C++ costs (perf or V8's tick log)
   preheat probe [--port P] [--host H]                      exit 0 when the agent reports ready, 1 when not
+  preheat doctor [--dir D] [--profile-dir D] [--json] [-- command...]
+                                                           what the agent will do when this service boots:
+                                                           one line per check; exit 0 ok, 1 warnings, 3 failure
   preheat help | --help                                    this text
   preheat --version                                        preheat's version
 
@@ -37,6 +41,7 @@ const commands: Record<string, (args: string[], io: Io) => Promise<number>> = {
   report: reportCommand,
   diff: diffCommand,
   flame: flameCommand,
+  doctor: doctorCommand,
 };
 
 /** The CLI is a thin layer over the library: it parses, calls, and turns errors into one line and a code. */

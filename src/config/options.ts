@@ -14,6 +14,12 @@ export interface Options {
   /** Where profile.json and the *.cpuprofile files live (docs/profile-files.md). Relative to the app root. Default `.preheat`. */
   dir: string;
   /**
+   * Where the profile to warm from is read at boot, when it is not `dir`: a profile baked into the
+   * image stays visible when `dir` is a mounted volume that recordings go to. Relative to the app
+   * root. Default: `dir`.
+   */
+  profileDir: string;
+  /**
    * The app root: recorded file names are relative to it. Relative to the working directory.
    * Default: the package of the script node runs (the nearest package.json above it), else the
    * working directory (src/profile/app-root.ts).
@@ -85,6 +91,7 @@ export interface Options {
 export const defaults: Readonly<Options> = Object.freeze({
   mode: 'auto',
   dir: '.preheat',
+  profileDir: '',
   root: '',
   sampler: 'auto',
   // 1 ms sampling during a 10 s window of every 120 s: the profiler runs 1/12 of the time. Inside

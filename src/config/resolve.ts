@@ -58,6 +58,7 @@ const text: Parser<string> = (raw) =>
 const parsers: { [K in keyof Options]: Parser<Options[K]> } = {
   mode: oneOf('off', 'record', 'warm', 'auto'),
   dir: text,
+  profileDir: text,
   root: text,
   sampler: oneOf('auto', 'native', 'inspector'),
   // Below 100 µs the sampler thread itself becomes the workload; above 1 s a window holds too few samples.
@@ -144,6 +145,7 @@ export function resolveOptions(
   // directory is relative to the root, so it is the same folder wherever the app is started from.
   out.root = out.root ? path.resolve(cwd, out.root) : findAppRoot(entry, cwd).root;
   out.dir = path.resolve(out.root, out.dir);
+  out.profileDir = out.profileDir ? path.resolve(out.root, out.profileDir) : out.dir;
   return { options: out, problems };
 }
 

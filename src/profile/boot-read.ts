@@ -4,7 +4,7 @@ import type { Logger } from '../log';
 import { mergedProfile, readProfileDir, type DirSnapshot } from './profile-dir';
 import type { WarmupProfile } from './schema';
 
-/** The one read of PREHEAT_DIR in a process's life: warm-up and the recorder both take it from here. */
+/** The one read of the profile directory (PREHEAT_PROFILE_DIR, else PREHEAT_DIR) in a process's life: warm-up and the recorder both take it from here. */
 export interface BootRead {
   snapshot: DirSnapshot;
   /** What the directory holds, merged (warm mode warms from it); null when nothing in it is usable. */
@@ -14,7 +14,7 @@ export interface BootRead {
 const reads = new WeakMap<Options, BootRead>();
 
 /**
- * The agent's read of PREHEAT_DIR, made once per agent (its resolved options) however many parts
+ * The agent's read of the profile directory, made once per agent (its resolved options) however many parts
  * ask: warm-up and the recorder get the same result, and a bad file is warned about once.
  */
 export function storedProfiles(options: Options, log: Logger): BootRead {
@@ -27,14 +27,14 @@ export function storedProfiles(options: Options, log: Logger): BootRead {
 }
 
 /**
- * Reads PREHEAT_DIR and says in one `preheat:` line what in it cannot be used. Nothing is
+ * Reads the profile directory and says in one `preheat:` line what in it cannot be used. Nothing is
  * moved or deleted: an unusable file stays as it was (docs/profile-files.md says why).
  */
 export function readAtBoot(options: Options, log: Logger): BootRead {
-  const snapshot = readProfileDir(options.dir);
+  const snapshot = readProfileDir(options.profileDir);
   const [first, ...more] = snapshot.skipped;
   if (first) {
-    const others = more.length ? `; ${more.length} more unusable profile file${more.length > 1 ? 's' : ''} in ${options.dir}` : '';
+    const others = more.length ? `; ${more.length} more unusable profile file${more.length > 1 ? 's' : ''} in ${options.profileDir}` : '';
     const why = first.otherVersion ? 'left as it is for the preheat that reads it' : 'left as it is';
     log.warn(Codes.badProfile, `${first.file} cannot be used: ${first.reason}; ${why}${others}`);
   }
@@ -42,7 +42,7 @@ export function readAtBoot(options: Options, log: Logger): BootRead {
   if (profile) {
     const files = snapshot.instances.length + (snapshot.main.kind === 'ok' && snapshot.main.role === 'base' ? 1 : 0);
     const hottest = profile.hotFunctions.slice(0, 10).map((f) => f.name || '(anonymous)');
-    log.debug(`profile from ${files} file${files === 1 ? '' : 's'} in ${options.dir}: generation ${profile.generation}, ${profile.hotFunctions.length} hot functions (${hottest.join(', ')})`);
+    log.debug(`profile from ${files} file${files === 1 ? '' : 's'} in ${options.profileDir}: generation ${profile.generation}, ${profile.hotFunctions.length} hot functions (${hottest.join(', ')})`);
   }
   return { snapshot, profile };
 }

@@ -2,7 +2,7 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { WarmupProfile } from '../../src/profile/schema';
-import { fixture, readJson, tempDir } from '../helpers/run';
+import { fixture, readJson, tempDir, warnings } from '../helpers/run';
 import { bootService, freePort, get, pollStatus } from '../helpers/service';
 
 const catalog = fixture('services', 'catalog', 'server.js');
@@ -196,6 +196,32 @@ test('auto mode warms from the profile, then records the next generation', async
   // The replayed requests are not counted as traffic: only the 300 real ones were added.
   const search = (p: WarmupProfile) => p.requests!.filter((r) => r.url.startsWith('/search')).reduce((n, r) => n + r.count, 0);
   t.is(search(next), search(first) * 0.5 + 300);
+});
+
+test('with PREHEAT_PROFILE_DIR, auto mode warms from a read-only baked profile and records into PREHEAT_DIR', async (t) => {
+  const recorded = await recordCatalog();
+  const baked = tempDir();
+  fs.copyFileSync(path.join(recorded, 'profile.json'), path.join(baked, 'profile.json'));
+  const bakedText = fs.readFileSync(path.join(baked, 'profile.json'), 'utf8');
+  const first = JSON.parse(bakedText) as WarmupProfile;
+  fs.chmodSync(path.join(baked, 'profile.json'), 0o444);
+  fs.chmodSync(baked, 0o555); // as an image's folder mounted read-only; root ignores it, the agent must not rely on that
+  const volume = tempDir(); // the empty volume mounted at PREHEAT_DIR
+  const port = await freePort();
+  const s = await bootService(catalog, { PREHEAT_MODE: 'auto', PREHEAT_DIR: volume, PREHEAT_PROFILE_DIR: baked, PREHEAT_PORT: String(port), ...patient });
+  const status = await pollStatus(port, (x) => x.ready);
+  for (let i = 0; i < 300; i++) await get(s.port, `/search?q=${['red', 'lamp'][i % 2]}`);
+  await s.stop();
+  fs.chmodSync(baked, 0o755);
+  t.is(status.phase, 'ready', status.reason);
+  t.true(status.replayed > 0 && status.hot > 0, JSON.stringify(status));
+  t.deepEqual(warnings(s.stderr()), []);
+  // The baked folder is as it was; the recording, one generation on, is in the volume.
+  t.deepEqual(fs.readdirSync(baked), ['profile.json']);
+  t.is(fs.readFileSync(path.join(baked, 'profile.json'), 'utf8'), bakedText);
+  const next = readJson<WarmupProfile>(path.join(volume, 'profile.json'));
+  t.is(next.generation, first.generation + 1);
+  t.is(next.requests!.filter((r) => r.url.startsWith('/search')).reduce((n, r) => n + r.count, 0), 300);
 });
 
 test('warm mode optimizes the closure the app calls when a factory made several copies of a function', async (t) => {
