@@ -2,7 +2,7 @@ import type { NativeEvidence } from '../native/native-evidence';
 
 /**
  * A finding: a wasteful hot path, with where it is, how much CPU it costs and what to do.
- * findings.json is a list of these (design.md).
+ * findings.json is a list of these (docs/architecture.md, "Boundaries").
  */
 export type FindingKind = 'exception-control-flow' | 'string-interning' | 'gc-pressure' | 'sync-io';
 

@@ -1,7 +1,7 @@
 /**
  * Cost categories for the frames the in-process sampler cannot see: V8's runtime, its builtins and
  * libc. Each is a family of symbols that means one kind of waste; the names differ across V8
- * 11.3–14.6 (v8-notes.md), so the patterns match the stable parts only.
+ * 11.3–14.6 (docs/v8.md, "Native frames"), so the patterns match the stable parts only.
  */
 export type NativeCategory =
   | 'exceptions'

@@ -15,9 +15,10 @@ export interface SourceIndex {
 
 /**
  * Indexes the functions of one file by the point V8 uses for a function: its parameter list's `(`
- * (v8-notes.md). The same text gives the same hash at record and at warm-up time, so a changed
- * function is detected. Only hashes are kept, not the source or the tree. Returns null when acorn
- * cannot parse the file as a script or a module (TypeScript run through a loader, for example).
+ * (docs/v8.md, "Finding live functions"). The same text gives the same hash at record and at
+ * warm-up time, so a changed function is detected. Only hashes are kept, not the source or the
+ * tree. Returns null when acorn cannot parse the file as a script or a module (TypeScript run
+ * through a loader, for example).
  */
 export function indexSource(source: string): SourceIndex | null {
   const ast = tryParse(source, 'script') ?? tryParse(source, 'module');

@@ -1,9 +1,9 @@
 import type { CpuProfile } from './cpuprofile';
 
 /**
- * The one stack model every part shares (design.md): a tree of frames with sample counts and
- * per-line ticks. Plain data, so it crosses threads and files as JSON. Lines and columns are
- * 1-based, as people and pprof count them.
+ * The one stack model every part shares (docs/architecture.md, "Data flow"): a tree of frames
+ * with sample counts and per-line ticks. Plain data, so it crosses threads and files as JSON.
+ * Lines and columns are 1-based, as people and pprof count them.
  */
 export type FrameKind = 'js' | 'native' | 'gc' | 'program' | 'idle' | 'root';
 

@@ -79,7 +79,7 @@ export function createNativeSampler(intervalMicros: number): Sampler {
   return {
     kind: 'native',
     start() {
-      // Lazy logging (mode 0): no cost while not sampling. See v8-notes.md, "Profiler start-up".
+      // Lazy logging (mode 0): no cost while not sampling. See docs/v8.md, "CPU profiles".
       cpu.startProfiling(title, true, 0);
       running = true;
     },

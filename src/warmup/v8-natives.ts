@@ -3,7 +3,7 @@ import { types } from 'node:util';
 
 /**
  * V8's natives syntax, the only way to ask for and verify optimization from inside the process.
- * Everything that touches it lives here; v8-notes.md has the facts this relies on:
+ * Everything that touches it lives here; docs/v8.md ("Natives syntax") has the facts it relies on:
  *  - the flag goes on at the agent's start, before the app's code loads, and off when the warm-up
  *    ends (unless the app itself runs with --allow-natives-syntax). Switching it on later, with
  *    the app's code already optimized, cost the app: on the docs-shop fixture, toggling it around
@@ -112,7 +112,7 @@ function isSynthetic(f: Function): boolean {
 
 /**
  * %GetOptimizationStatus's "never compiled" bit: 18 up to V8 14.5, 17 from 14.6 on, which removed
- * the AlwaysOptimize bit and shifted the rest down (v8-notes.md).
+ * the AlwaysOptimize bit and shifted the rest down (docs/v8.md, "Reading a function's tier").
  */
 const LAZY_BIT = (() => {
   const [major = 0, minor = 0] = process.versions.v8.split('.').map(Number);

@@ -12,9 +12,10 @@ const ADVICE =
 /**
  * Errors thrown and caught close by, as control flow. V8 charges `throw new X()` and its stack
  * capture to the throwing line, and an Error subclass's constructor shows as its own frame
- * (v8-notes.md). Reported only with proof that the error is caught near: a `try` around the
- * throw in the same function, or a caller that calls the throwing function inside a `try` whose
- * `catch` does not always rethrow. An error that propagates is a real failure, not control flow.
+ * (docs/v8.md, "CPU profiles"). Reported only with proof that the error is caught near: a `try`
+ * around the throw in the same function, or a caller that calls the throwing function inside a
+ * `try` whose `catch` does not always rethrow. An error that propagates is a real failure, not
+ * control flow.
  */
 export function exceptionControlFlow(minShare: number): Detector {
   return (input) => {
