@@ -14,10 +14,13 @@ export interface DetectOptions {
 export function detectFindings(input: DetectorInput, options: DetectOptions = {}): Finding[] {
   const minShare = options.minShare ?? 0.02;
   const all = [exceptionControlFlow(minShare), stringInterning(minShare), gcPressure, syncIo(minShare)].flatMap((d) => d(input));
+  // A line that throws and is caught is that finding; its hot JSON.parse is not also string-interning.
+  const throwing = new Set(all.filter((f) => f.kind === 'exception-control-flow').map((f) => `${f.file}\u0000${f.line}`));
   const seen = new Set<string>();
   return all
     .sort((a, b) => b.share - a.share)
     .filter((f) => {
+      if (f.kind === 'string-interning' && throwing.has(`${f.file}\u0000${f.line}`)) return false;
       const key = `${f.kind}\u0000${f.function}\u0000${f.file}\u0000${f.line}`;
       if (seen.has(key)) return false;
       seen.add(key);

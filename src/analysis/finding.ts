@@ -22,6 +22,12 @@ export interface Finding {
   advice: string;
   /** Index of the frame in the stack model the finding is about, so the flame graph can link to it. */
   frame: number;
+  /**
+   * `false` when the JavaScript profile cannot show the waste itself, only where it would be (a
+   * hot built-in call that throws on bad input, inside a catch that swallows its error): the
+   * native frames of `preheat flame --native` confirm it or not. Absent: the profile shows it.
+   */
+  confirmed?: false;
   /** With `preheat flame --native`: the cost categories measured in the function's native frames. */
   native?: NativeEvidence;
 }

@@ -14,7 +14,7 @@ export function printReport(report: Report, io: Io): void {
   );
   io.out(`\nFindings: ${report.findings.length === 0 ? 'none' : report.findings.length}\n`);
   for (const f of report.findings) {
-    io.out(`  ${f.kind}  ${percent(f.share)}  ${f.function}${f.file ? ` ${f.file}:${f.line}` : ''}\n    ${f.evidence}\n    → ${f.advice}\n`);
+    io.out(`  ${f.kind}${f.confirmed === false ? " (unconfirmed)" : ""}  ${percent(f.share)}  ${f.function}${f.file ? ` ${f.file}:${f.line}` : ''}\n    ${f.evidence}\n    → ${f.advice}\n`);
   }
   io.out(`\nWrote ${Object.values(report.files).map((f) => path.relative(process.cwd(), f) || f).join(', ')}\n`);
 }

@@ -70,12 +70,15 @@ export function withNativeEvidence(findings: Finding[], jsModel: StackModel, nat
     const confirmed = (fn?.samples ?? 0) < MIN_SAMPLES_FOR_VERDICT ? null : confirming >= CONFIRMING_SHARE;
     const evidence: NativeEvidence = { source, samples: fn?.samples ?? 0, function: own, program, confirmed };
     if (inlinedInto !== undefined) evidence.inlinedInto = inlinedInto;
-    return {
+    const merged: Finding = {
       ...finding,
       evidence: `${finding.evidence} ${describe(finding, evidence, native.mainSamples)}`,
       native: evidence,
       frame: nativeFrames.get(key) ?? (finding.kind === 'gc-pressure' ? finding.frame : -1),
     };
+    // What the JavaScript profile could only suspect, the native frames have now measured.
+    if (confirmed === true) delete merged.confirmed;
+    return merged;
   });
   // What the native frames contradict goes after what they confirm (sort is stable: share order stays).
   return out.sort((a, b) => Number(a.native?.confirmed === false) - Number(b.native?.confirmed === false));

@@ -152,6 +152,80 @@ test('a throw whose caller rethrows, or that nobody catches, is not reported', (
   t.deepEqual(uncaught, []);
 });
 
+/** `find` throws Miss; `lookup` calls it inside a try whose catch is `handler` (lines 9 on). */
+const withCatch = (handler: string[]) =>
+  [
+    'class Miss extends Error {}',
+    'function find(map, k) {',
+    '  if (!map.has(k)) throw new Miss(k);',
+    '  return map.get(k);',
+    '}',
+    'function lookup(map, k) {',
+    '  try {',
+    '    return find(map, k);',
+    ...handler,
+    '}',
+  ].join('\n');
+const throwsIn = (url: string) => [{ name: 'lookup', url, line: 6, self: 2, children: [{ name: 'find', url, line: 0, self: 60, ticks: [[3, 60]] as [number, number][] }] }];
+
+test('every catch shape that handles the expected error is control flow; a catch that always passes it on is not', (t) => {
+  const handles: Record<string, string[]> = {
+    'instanceof, return, then rethrow': ['  } catch (e) {', '    if (e instanceof Miss) return null;', '    throw e;', '  }'],
+    'a switch on e.code': ['  } catch (e) {', '    switch (e.code) {', "      case 'ENOENT': return null;", '      default: throw e;', '    }', '  }'],
+    'e.name compared': ['  } catch (e) {', "    if (e.name !== 'Miss') throw e;", '    return null;', '  }'],
+    'a rethrow in a helper': ['  } catch (e) {', '    rethrowUnlessMiss(e);', '    return null;', '  }'],
+  };
+  for (const [shape, handler] of Object.entries(handles)) {
+    t.deepEqual(
+      analyse(withCatch(handler), throwsIn).map((f) => [f.kind, f.function, f.line]),
+      [['exception-control-flow', 'find', 3]],
+      shape,
+    );
+  }
+  const passesOn: Record<string, string[]> = {
+    'log then rethrow': ['  } catch (e) {', '    console.error(e);', '    throw e;', '  }'],
+    'wrap and throw': ['  } catch (e) {', '    const wrapped = new Error("lookup failed", { cause: e });', '    throw wrapped;', '  }'],
+    'rethrow after a callback that returns': ['  } catch (e) {', '    [1].forEach((x) => { return x; });', '    throw e;', '  }'],
+  };
+  for (const [shape, handler] of Object.entries(passesOn)) t.deepEqual(analyse(withCatch(handler), throwsIn), [], shape);
+});
+
+test('a rejection handled by .catch() or by .then(ok, fail) is control flow; a .catch() that rethrows is not', (t) => {
+  const src = (use: string) =>
+    ['class Miss extends Error {}', 'async function load(k) {', '  if (k > 1) throw new Miss(k);', '  return k;', '}', 'async function main(k) {', `  return ${use};`, '}'].join('\n');
+  const stack = (url: string) => [{ name: 'main', url, line: 6, self: 2, children: [{ name: 'load', url, line: 1, self: 60, ticks: [[3, 60]] as [number, number][] }] }];
+  for (const use of ['load(k).catch(() => null)', 'load(k).then((v) => v, () => null)', 'await load(k).catch(fallback)']) {
+    const found = analyse(src(use), stack);
+    t.deepEqual(found.map((f) => [f.kind, f.function, f.line]), [['exception-control-flow', 'load', 3]], use);
+    t.regex(found[0]!.evidence, /its rejection is handled by main at .*:7/);
+  }
+  t.deepEqual(analyse(src('load(k).catch((e) => { throw new Error("failed", { cause: e }); })'), stack), []);
+});
+
+test('a hot built-in call inside a catch that swallows its error is unconfirmed exception control flow, never string-interning', (t) => {
+  const src = ['function isJson(text) {', '  try {', '    JSON.parse(text);', '    return true;', '  } catch {', '    return false;', '  }', '}', 'function parse(text) {', '  return JSON.parse(text);', '}'].join('\n');
+  const found = analyse(src, (url) => [
+    { name: 'isJson', url, line: 0, self: 60, ticks: [[3, 60]] },
+    { name: 'parse', url, line: 8, self: 40, ticks: [[10, 40]] },
+  ]);
+  t.deepEqual(
+    found.map((f) => [f.kind, f.function, f.line, f.confirmed]),
+    [
+      ['exception-control-flow', 'isJson', 3, false],
+      // Outside a try, a hot JSON.parse stays what it was.
+      ['string-interning', 'parse', 10, undefined],
+    ],
+  );
+  t.regex(found[0]!.evidence, /JSON\.parse, which throws on bad input.*caught in the same function at line 5.*unconfirmed/);
+  t.regex(found[0]!.advice, /Check the input before the call/);
+});
+
+test("built-ins Node writes in JavaScript (new URL) are charged to the calling line from their own frames", (t) => {
+  const src = ['function absolute(s) {', '  try {', '    return new URL(s);', '  } catch {', '    return null;', '  }', '}'].join('\n');
+  const found = analyse(src, (url) => [{ name: 'absolute', url, line: 0, self: 5, ticks: [[3, 5]], children: [{ name: 'URL', url: 'node:internal/url', line: 700, self: 60 }] }, { name: 'other', url, line: 20, self: 35 }]);
+  t.deepEqual(found.map((f) => [f.kind, f.function, f.line, f.share]), [['exception-control-flow', 'absolute', 3, 0.65]]);
+});
+
 test('garbage collection above 10% of busy samples is a gc-pressure finding; below it is not', (t) => {
   const heavy = analyse('function f() {}\n', (url) => [
     { name: 'f', url, line: 0, self: 80 },
@@ -169,7 +243,7 @@ test('garbage collection above 10% of busy samples is a gc-pressure finding; bel
   t.deepEqual(light, []);
 });
 
-test('sync fs calls on a hot path are charged to the app caller; during module loading they are not', (t) => {
+test('sync fs calls on a hot path are charged to the app caller; in a module that another requires they are not', (t) => {
   const src = 'function handle() {\n  return require("fs").readFileSync("x");\n}\n';
   const hot = analyse(src, (url) => [
     { name: 'onRequest', url, line: 10, children: [{ name: 'handle', url, line: 0, self: 1, ticks: [[2, 1]], children: [{ name: 'readFileSync', url: 'node:fs', line: 400, self: 30, children: [{ name: 'openSync', url: 'node:fs', line: 500, self: 9 }] }] }] },
@@ -179,11 +253,34 @@ test('sync fs calls on a hot path are charged to the app caller; during module l
     hot.map((f) => [f.kind, f.function, f.line, f.share]),
     [['sync-io', 'handle', 2, 0.39]],
   );
+  // The entry's top-level code requires a module whose own top-level code reads files while it loads.
+  const loader = 'node:internal/modules/cjs/loader';
   const loading = analyse(src, (url) => [
-    { name: 'Module._compile', url: 'node:internal/modules/cjs/loader', line: 1, children: [{ name: 'handle', url, line: 0, children: [{ name: 'readFileSync', url: 'node:fs', line: 400, self: 40 }] }] },
+    {
+      name: 'Module._compile',
+      url: loader,
+      line: 1,
+      children: [
+        { name: '', url, line: 0, children: [{ name: 'require', url: 'node:internal/modules/helpers', line: 1, children: [{ name: 'Module._load', url: loader, line: 1, children: [{ name: 'Module._compile', url: loader, line: 1, children: [{ name: 'handle', url, line: 0, children: [{ name: 'readFileSync', url: 'node:fs', line: 400, self: 40 }] }] }] }] }] },
+      ],
+    },
     { name: 'other', url, line: 20, self: 60 },
   ]);
   t.deepEqual(loading, []);
+});
+
+test("a batch program's main loop at the entry's top level is a hot path, not module loading", (t) => {
+  const src = 'const fs = require("fs");\nlet n = 0;\nfor (let i = 0; i < 1e6; i++) {\n  n += fs.readFileSync("x").length;\n}\nfunction unused() {\n  return fs.readFileSync("y");\n}\n';
+  const loader = 'node:internal/modules/cjs/loader';
+  const found = analyse(src, (url) => [
+    { name: 'Module._load', url: loader, line: 1, children: [{ name: 'Module._compile', url: loader, line: 1, children: [{ name: '', url, line: 0, self: 10, children: [{ name: 'readFileSync', url: 'node:fs', line: 400, self: 50 }] }] }] },
+    { name: 'other', url, line: 20, self: 40 },
+  ]);
+  // Charged to the top-level code, at its own call (line 4), not at the one in a function it defines.
+  t.deepEqual(
+    found.map((f) => [f.kind, f.function, f.line, f.share]),
+    [['sync-io', '(anonymous)', 4, 0.5]],
+  );
 });
 
 test('a hot JSON.parse is reported only well above the threshold, and never for a file read on the same line', (t) => {

@@ -1,11 +1,16 @@
 import type { Detector } from '../detector';
 import type { Finding } from '../finding';
 import { percent } from './hot-lines';
-import { findAll, isFunction, syntaxIndex } from './syntax-index';
+import { ancestors, findAll, isFunction, syntaxIndex, type Node } from './syntax-index';
 
 const SYNC_CALL = /^(readFileSync|writeFileSync|appendFileSync|existsSync|statSync|lstatSync|readdirSync|openSync|readSync|writeSync|closeSync|accessSync|mkdirSync|realpathSync|copyFileSync|renameSync|unlinkSync|rmSync|(gzip|gunzip|deflate|inflate|deflateRaw|inflateRaw|brotliCompress|brotliDecompress|unzip)Sync|pbkdf2Sync|scryptSync|randomFillSync|generateKeyPairSync|generateKeySync|generatePrimeSync|hkdfSync|execSync|execFileSync|spawnSync)$/;
-/** Frames of module loading: synchronous reads there are start-up, not a hot path. */
-const LOADING = /^(Module\._load|Module\._compile|Module\.require|require|compileForInternalLoader|loadESM|Module\._extensions\.\.js)$/;
+/**
+ * Frames of a module being loaded by another: synchronous reads under them are start-up, not a
+ * hot path. The entry script's own top-level code also runs under Module._load and _compile (or
+ * ESM's evaluate): a batch or CLI program's main loop lives there for as long as it runs, so those
+ * frames alone do not make a call start-up; a `require` made by code does.
+ */
+const LOADING = /^(Module\.require|require|compileForInternalLoader|importModuleDynamically|loadESM)$/;
 const MODULES = new Set(['node:fs', 'node:zlib', 'node:crypto', 'node:child_process', 'node:internal/fs/utils', 'node:internal/crypto/pbkdf2', 'node:internal/crypto/scrypt', '']);
 
 /**
@@ -17,7 +22,7 @@ export function syncIo(minShare: number): Detector {
     const busy = input.totals.busy || 1;
     const { model } = input;
     // Inclusive samples of each sync call, by the app frame that called it.
-    const byCaller = new Map<number, { samples: number; calls: Set<string> }>();
+    const byCaller = new Map<number, { samples: number; calls: Map<string, number> }>();
     const subtree = model.nodes.map((n) => n.self);
     for (let i = model.nodes.length - 1; i > 0; i--) subtree[model.nodes[i]!.parent]! += subtree[i]!;
     // What each node's ancestors hold, carried down in one pass (parents come before children):
@@ -40,9 +45,9 @@ export function syncIo(minShare: number): Detector {
       // while modules load, and charged to the nearest app function above it.
       if (p <= 0 || syncAbove[p] || loadingAbove[p] || appAbove[p]! < 0) continue;
       const caller = appAbove[p]!;
-      const entry = byCaller.get(caller) ?? { samples: 0, calls: new Set<string>() };
+      const entry = byCaller.get(caller) ?? { samples: 0, calls: new Map<string, number>() };
       entry.samples += subtree[i]!;
-      entry.calls.add(f.name);
+      entry.calls.set(f.name, (entry.calls.get(f.name) ?? 0) + subtree[i]!);
       byCaller.set(caller, entry);
     }
     const findings: Finding[] = [];
@@ -50,7 +55,8 @@ export function syncIo(minShare: number): Detector {
       const share = e.samples / busy;
       if (share < minShare) continue;
       const f = model.frames[frame]!;
-      const line = callLine(input, frame, e.calls) ?? hottestLine(input.stats.get(frame)?.lines) ?? f.line;
+      const byCost = [...e.calls.entries()].sort((a, b) => b[1] - a[1]).map(([name]) => name);
+      const line = callLine(input, frame, byCost) ?? hottestLine(input.stats.get(frame)?.lines) ?? f.line;
       const where = input.sources.display(f.url, line);
       findings.push({
         kind: 'sync-io',
@@ -58,7 +64,7 @@ export function syncIo(minShare: number): Detector {
         file: where.file,
         line: where.line,
         share,
-        evidence: `${percent(share)} of CPU samples in ${[...e.calls].join(', ')} called from ${f.name || '(anonymous)'}; the event loop waits for each call.`,
+        evidence: `${percent(share)} of CPU samples in ${byCost.join(', ')} called from ${f.name || '(anonymous)'}; the event loop waits for each call.`,
         advice: 'Use the asynchronous API (fs.promises, zlib and crypto callbacks or promises), or do the work once at start-up and cache the result.',
         frame,
       });
@@ -67,16 +73,29 @@ export function syncIo(minShare: number): Detector {
   };
 }
 
-/** The line in the caller's source that makes one of the calls (a profile has no call-site lines). */
-function callLine(input: Parameters<Detector>[0], frame: number, calls: Set<string>): number | null {
+/**
+ * The line in the caller's source that makes the costliest of the calls (`calls` costliest first):
+ * a profile has no call-site lines.
+ */
+function callLine(input: Parameters<Detector>[0], frame: number, calls: string[]): number | null {
   const f = input.model.frames[frame]!;
   const file = input.sources.get(f.url);
   const index = file && syntaxIndex(file);
   if (!file || !index) return null;
-  const fn = (index.functionsByName.get(f.name) ?? []).filter(isFunction).find((n) => n.loc!.start.line <= f.line && n.loc!.end.line >= f.line);
-  if (!fn) return null;
-  const call = findAll(fn, (n) => n.type === 'CallExpression' && calls.has(n.callee.type === 'Identifier' ? n.callee.name : n.callee.property?.name))[0];
-  return call ? call.loc!.start.line : null;
+  const calledName = (n: Node) => (n.type === 'CallExpression' ? (n.callee.type === 'Identifier' ? n.callee.name : n.callee.property?.name) : undefined);
+  let scope: Node[];
+  if (!f.name) {
+    // A module's top-level code (V8 names it '' at the wrapper's start): its own calls, not those in the functions it defines.
+    scope = findAll(file.ast as Node, (n) => calls.includes(calledName(n))).filter((n) => !ancestors(index, n).some(isFunction));
+  } else {
+    const fn = (index.functionsByName.get(f.name) ?? []).filter(isFunction).find((n) => n.loc!.start.line <= f.line && n.loc!.end.line >= f.line);
+    scope = fn ? findAll(fn, (n) => calls.includes(calledName(n))) : [];
+  }
+  for (const name of calls) {
+    const call = scope.find((n) => calledName(n) === name);
+    if (call) return call.loc!.start.line;
+  }
+  return null;
 }
 
 function hottestLine(lines: Record<number, number> | undefined): number | null {

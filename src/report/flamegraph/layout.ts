@@ -92,7 +92,7 @@ export function layout(
     frames,
     nodes,
     findings: findings.map((f) => ({
-      kind: f.kind,
+      kind: f.confirmed === false ? `${f.kind} (unconfirmed)` : f.kind,
       function: f.function,
       where: f.file ? `${f.file}:${f.line}` : '',
       share: f.share,
