@@ -26,6 +26,7 @@ const steps = [
     .map((s) => [`warmup-${s}`, 'warmup.js', ['--external', `${s}.js {port}`, '--cwd', path.join(__dirname, 'services'), '--paths', path.join(__dirname, 'services', `${s}.paths`), '--name', s, ...(quick ? ['--quick'] : ['--runs', '3', '--settle', '5000'])]]),
   ['overhead', 'overhead.js', quick ? ['--quick'] : ['--runs', '6']],
   ['report-speed', 'report-speed.js', quick ? ['--quick'] : []],
+  ['findings', 'findings.js', quick ? ['--quick'] : []],
 ];
 
 const started = Date.now();
