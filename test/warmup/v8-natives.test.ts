@@ -18,8 +18,9 @@ test('tiers read right on this V8: lazy, then unoptimized, then TurboFan after a
   t.true(['interpreted', 'baseline'].includes(n.tier(outer)), n.tier(outer));
   t.false(isOptimizedTier(n.tier(outer)));
   n.optimizeOnNextCall(outer);
-  // The compile runs on a background thread, as V8's own tier-up does: call until it is installed.
-  for (let i = 0; i < 200 && n.tier(outer) !== 'turbofan'; i++) {
+  // The compile runs on a background thread, as V8's own tier-up does: call until it is installed
+  // (a second under a loaded run of the whole suite was not always enough).
+  for (const until = Date.now() + 20_000; Date.now() < until && n.tier(outer) !== 'turbofan'; ) {
     outer(10);
     await new Promise((r) => setTimeout(r, 5));
   }
