@@ -64,6 +64,8 @@ function throwingBuiltin(n: Node): string | null {
 
 function calleeName(c: Node): string | null {
   if (c.type === 'Identifier') return c.name;
+  // A TextDecoder is kept in a variable or a field (`utf8.decode(bytes)`); `fatal` makes it throw on bad bytes.
+  if (c.type === 'MemberExpression' && !c.computed && c.property.name === 'decode') return 'TextDecoder.decode';
   if (c.type === 'MemberExpression' && !c.computed && c.object.type === 'Identifier') return `${c.object.name}.${c.property.name}`;
   return null;
 }
