@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { functionHash, indexSource } from '../../src/profile/source-hash';
 import { guest, startUnderAgent } from '../helpers/guest';
+import { profileOf } from '../helpers/profiles';
 import { agent, cleanEnv, cli, repo, run, tempDir } from '../helpers/run';
 import { freePort, pollStatus } from '../helpers/service';
 
@@ -52,21 +53,10 @@ function appWithProfile(updatedAt = new Date()): string {
   };
   const hot = [at('score'), at('render')];
   if (hot.some((h) => !h.sourceHash)) throw new Error('the fixture app lost its hashes');
-  const profile = {
-    schemaVersion: 1,
-    tool: 'preheat',
-    preheatVersion: 'test',
-    node: process.versions.node,
-    v8: process.versions.v8,
-    appRoot: dir,
-    generation: 3,
-    createdAt: updatedAt.toISOString(),
-    updatedAt: updatedAt.toISOString(),
-    sampleIntervalMicros: 1000,
-    samples: { busy: 100, gc: 0, program: 0, native: 0 },
-    hotFunctions: hot.map((h, i) => ({ ...h, selfSamples: 60 - i * 30, totalSamples: 60, share: 0.6 - i * 0.3, totalShare: 0.6 })),
-    requests: [{ method: 'GET', url: '/cart', headers: {}, count: 40, status: 200, latencyMs: 1.5 }],
-  };
+  const profile = profileOf(
+    hot.map((h, i) => ({ ...h, selfSamples: 60 - i * 30, totalSamples: 60 })),
+    { appRoot: dir, generation: 3, createdAt: updatedAt.toISOString(), updatedAt: updatedAt.toISOString(), requests: [{ method: 'GET', url: '/cart', headers: {}, count: 40, status: 200, latencyMs: 1.5 }] },
+  );
   fs.mkdirSync(path.join(dir, '.preheat'));
   fs.writeFileSync(path.join(dir, '.preheat', 'profile.json'), JSON.stringify(profile));
   return dir;
