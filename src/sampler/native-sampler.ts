@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CallFrame, CpuProfile, CpuProfileNode, PositionTick } from '../profile/cpuprofile';
 import type { Sampler } from './sampler';
+import { titledSampler } from './titled';
 
 /** What v8-profiler-next returns with `setGenerateType(1)`: DevTools-like, but 1-based and with its own tick field. */
 interface NativeNode {
@@ -20,7 +21,7 @@ interface NativeNode {
   children: number[];
 }
 
-interface NativeProfile {
+export interface NativeProfile {
   nodes: NativeNode[];
   startTime: number;
   endTime: number;
@@ -30,7 +31,7 @@ interface NativeProfile {
 }
 
 /** The addon's `cpu` object, as its dispatch.js uses it. */
-interface CpuBinding {
+export interface CpuBinding {
   setGenerateType(type: 0 | 1): void;
   setSamplingInterval(micros: number): void;
   startProfiling(name: string, recordSamples: boolean, mode: 0 | 1): void;
@@ -43,7 +44,7 @@ interface CpuBinding {
  * app's process. The addon sits where node-pre-gyp builds it, one folder per Node ABI, so several
  * Node versions can share one install. When that layout is not there, the package entry is used.
  */
-function loadCpuBinding(): CpuBinding {
+export function loadCpuBinding(): CpuBinding {
   const pkg = require.resolve('v8-profiler-next/package.json');
   const file = path.join(
     path.dirname(pkg),
@@ -72,20 +73,12 @@ export function createNativeSampler(intervalMicros: number): Sampler {
   const cpu = loadCpuBinding();
   cpu.setGenerateType(1);
   cpu.setSamplingInterval(intervalMicros);
-  // A fixed title per process: the addon keeps profiles by title until they are stopped.
-  const title = `preheat-${process.pid}`;
-  let running = false;
-
-  return {
-    kind: 'native',
-    start() {
-      // Lazy logging (mode 0): no cost while not sampling. See docs/v8.md, "CPU profiles".
-      cpu.startProfiling(title, true, 0);
-      running = true;
-    },
-    stop() {
-      if (!running) return null;
-      running = false;
+  return titledSampler('native', {
+    // Lazy logging (mode 0): no cost while not sampling. See docs/v8.md, "CPU profiles". The
+    // addon keeps profiles by title until they are stopped; while one runs, V8's profiler goes
+    // on, so starting the next one is cheap.
+    start: (title) => cpu.startProfiling(title, true, 0),
+    end(title) {
       const raw = cpu.stopProfiling(title);
       if (!raw) return null;
       try {
@@ -94,10 +87,8 @@ export function createNativeSampler(intervalMicros: number): Sampler {
         raw.delete();
       }
     },
-    dispose() {
-      if (running) this.stop();
-    },
-  };
+    release() {},
+  });
 }
 
 /** Normalizes the addon's output to the DevTools format the inspector writes (0-based, file URLs, positionTicks). */
