@@ -27,6 +27,12 @@ export interface CaptureOptions {
    * is recorded without its port, which says nothing about the next boot's servers.
    */
   ephemeralPorts?: ReadonlySet<number>;
+  /**
+   * At most this many requests recorded per second over time, in bursts of up to as many (a
+   * token bucket): a quiet server has every request recorded, a busy one a sample spread over each
+   * second. The requests not recorded cost a clock read. Unset: every request.
+   */
+  maxPerSecond?: number;
 }
 
 /**
@@ -43,8 +49,11 @@ export interface CaptureOptions {
  */
 export interface RequestCapture {
   sample: RequestSample;
-  /** Starts listening (again). Capture costs the app about 2.6% CPU per request while on
-   * (docs-shop fixture), so the recorder keeps it on during sampling windows only. */
+  /**
+   * Starts listening (again). Recording a request (redaction, its key, a 'finish' listener) costs
+   * tens of microseconds: on every request that was 5% of the docs-shop fixture's CPU per request
+   * (docs/overhead.md), hence `maxPerSecond`.
+   */
   resume(): void;
   pause(): void;
 }
@@ -53,12 +62,14 @@ export function startRequestCapture(options: CaptureOptions): RequestCapture {
   // Track more keys than are kept, so the kept ones are the true heavy hitters.
   const sample = new RequestSample(options.maxRequests * 4);
   const allowed = new Set(options.methods);
+  const admit = admission(options.maxPerSecond);
   const onStart = (message: unknown) => {
     try {
       const { request, response, server } = message as { request: IncomingMessage; response: ServerResponse; server: Server };
       const startedAt = performance.now();
       if (!allowed.has(request.method ?? '') || options.marker.isReplay(request.headers)) return;
       if (options.ignoreServer?.(server)) return;
+      if (!admit(startedAt)) return;
       const url = request.url ?? '/';
       if (!url.startsWith('/')) return; // proxy-style absolute URLs are not the app's routes
       const base = { method: request.method!, url: redactUrl(url), headers: keptHeaders(request.headers) };
@@ -87,7 +98,7 @@ export function startRequestCapture(options: CaptureOptions): RequestCapture {
       // A request the capture cannot read is a request not recorded; the app never notices.
     }
   };
-  const h2 = http2Capture(options, sample, allowed);
+  const h2 = http2Capture(options, sample, allowed, admit);
   let on = false;
   return {
     sample,
@@ -105,6 +116,23 @@ export function startRequestCapture(options: CaptureOptions): RequestCapture {
       }
       on = false;
     },
+  };
+}
+
+/**
+ * Whether a request arriving at `now` (performance.now()) is recorded: a bucket of `perSecond`
+ * tokens, refilled at `perSecond` a second, one token per request recorded.
+ */
+export function admission(perSecond: number | undefined): (now: number) => boolean {
+  if (!perSecond || perSecond <= 0) return () => true;
+  let tokens = perSecond;
+  let last = -Infinity;
+  return (now) => {
+    tokens = Math.min(perSecond, tokens + ((now - last) * perSecond) / 1000);
+    last = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
   };
 }
 
@@ -139,7 +167,7 @@ interface H2Stream {
  * (response headers). Bodies are not observed on HTTP/2: only requests that cannot carry one (GET,
  * HEAD, or `content-length: 0`) are recorded, so a replay is never a request without its body.
  */
-function http2Capture(options: CaptureOptions, sample: RequestSample, allowed: Set<string>) {
+function http2Capture(options: CaptureOptions, sample: RequestSample, allowed: Set<string>, admit: (now: number) => boolean) {
   if (!canCaptureHttp2()) return null;
   const pending = new WeakMap<object, { base: Omit<RecordedRequest, 'count'>; startedAt: number; port: number | undefined }>();
   const onStart = (message: unknown) => {
@@ -150,7 +178,7 @@ function http2Capture(options: CaptureOptions, sample: RequestSample, allowed: S
       const url = String(headers[':path'] ?? '');
       if (!allowed.has(method) || options.marker.isReplay(headers) || !url.startsWith('/')) return;
       const bodiless = method === 'GET' || method === 'HEAD' || headers['content-length'] === '0';
-      if (!bodiless) return;
+      if (!bodiless || !admit(startedAt)) return;
       pending.set(stream, { base: { method, url: redactUrl(url), headers: keptHeaders(headers) }, startedAt, port: fixedPort(stream.session?.socket?.localPort, options) });
     } catch {
       // not recorded, never thrown into the app

@@ -2,14 +2,14 @@ import test from 'ava';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createReplayMarker } from '../../src/capture/replay-marker';
-import { REPLAY_HEADER, startRequestCapture } from '../../src/capture/request-capture';
+import { admission, REPLAY_HEADER, startRequestCapture } from '../../src/capture/request-capture';
 
 /**
  * A server in this process with its own capture (the capture of another test ignores it). The
  * handler decides the response; `answered(n)` resolves once n responses have finished on the
  * server side: the capture's own 'finish' listener was added before the handler ran, so it has run.
  */
-async function setup(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void, steadyAfterMs = 0) {
+async function setup(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void, steadyAfterMs = 0, maxPerSecond?: number) {
   let finished = 0;
   const waiting: { n: number; resolve: () => void }[] = [];
   const server = http.createServer((req, res) => {
@@ -20,7 +20,7 @@ async function setup(handler: (req: http.IncomingMessage, res: http.ServerRespon
     handler(req, res);
   });
   const marker = createReplayMarker();
-  const capture = startRequestCapture({ methods: ['GET', 'POST'], maxRequests: 20, maxBodyBytes: 10_000, marker, ignoreServer: (s) => s !== server, steadyAfterMs });
+  const capture = startRequestCapture({ methods: ['GET', 'POST'], maxRequests: 20, maxBodyBytes: 10_000, marker, ignoreServer: (s) => s !== server, steadyAfterMs, maxPerSecond });
   capture.resume();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
@@ -151,4 +151,32 @@ test('requests before PREHEAT_STEADY_AFTER_MS are counted but their latencies ar
   t.is(early!.status, 200);
   t.is(early!.latencyMs, undefined);
   s.close();
+});
+
+test('maxPerSecond records every request of a quiet server, and at most that many a second of a busy one', async (t) => {
+  const s = await setup((_req, res) => res.end('ok'), 0, 10);
+  for (let i = 0; i < 5; i++) await s.send(`/quiet${i}`);
+  await s.answered(5);
+  t.deepEqual(s.urls(), ['/quiet0', '/quiet1', '/quiet2', '/quiet3', '/quiet4'], 'a burst under the limit is recorded whole');
+  const started = Date.now();
+  let sent = 5;
+  // Requests one after another for about 0.6 s: far more than 10 a second.
+  while (Date.now() - started < 600) await s.send(`/busy${sent++}`);
+  await s.answered(sent);
+  const seconds = (Date.now() - started) / 1000;
+  const recorded = s.capture.sample.top(1000).reduce((n, r) => n + r.count, 0);
+  t.true(sent > 40, `${sent} sent`);
+  // The 5 tokens left after the quiet burst, then 10 a second.
+  t.true(recorded >= 5 + 5 && recorded <= 5 + 5 + Math.ceil(seconds * 10) + 1, `${recorded} recorded of ${sent} in ${seconds} s`);
+  s.close();
+});
+
+test('admission: a bucket of perSecond tokens, refilled at perSecond a second', (t) => {
+  const admit = admission(4);
+  const at = (ms: number, n: number) => Array.from({ length: n }, () => admit(ms)).filter(Boolean).length;
+  t.is(at(0, 10), 4, 'a burst: the full bucket');
+  t.is(at(100, 10), 0, 'a tenth of a second refills 0.4 token');
+  t.is(at(250, 10), 1, 'a quarter of a second: one');
+  t.is(at(10_000, 10), 4, 'never more than the bucket');
+  t.true(admission(undefined)(0));
 });
