@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { Options } from '../config/options';
 import { Codes, type Code } from '../errors';
@@ -22,6 +23,7 @@ import { writeCpuprofile } from '../profile/cpuprofile-files';
 import { Recording } from '../analysis/recording';
 import { SourceHasher } from '../analysis/source-hashes';
 import type { Sampler } from '../sampler/sampler';
+import type { CpuProfile } from '../profile/cpuprofile';
 
 export interface RecorderStatus {
   sampler: Sampler['kind'];
@@ -36,6 +38,13 @@ export interface RecorderStatus {
  * `profile.<instance>.json` (its samples only, so no other process's are ever replaced), then
  * profile.json as the merge of the directory (docs/profile-files.md). Every timer is unref'd:
  * recording never keeps the app alive.
+ *
+ * When `windowMs` equals `periodMs` (the default) the sampler never stops: at the end of each
+ * window it rotates its profile (sampler.ts), which costs well under a millisecond where stopping
+ * and starting V8's profiler costs the main thread a heap walk. The work after a scheduled window
+ * (folding, the .cpuprofile, the two profile files) then runs in steps, one per turn of the event
+ * loop, so the app's requests run between them (docs/overhead.md). Ends that must write at once
+ * (a signal, the warm-up's pause, exit) write synchronously, as before.
  */
 export class Recorder {
   private readonly recording: Recording;
@@ -47,10 +56,23 @@ export class Recorder {
   private generation = 0;
   private warnedOutsideRoot = false;
   private timer: NodeJS.Timeout | null = null;
+  /** A rotation begun (sampler.beginRotation) and not yet ended. */
+  private rotation: NodeJS.Timeout | null = null;
   private sampling = false;
   private paused = false;
   private dirState: 'unknown' | 'ok' | 'failed' = 'unknown';
   private stopped = false;
+  /** Windows ended but not yet folded into the recording, oldest first. */
+  private readonly unfolded: CpuProfile[] = [];
+  /** Windows folded whose .cpuprofile is not yet written, with their window number. */
+  private readonly unwritten: { profile: CpuProfile; window: number }[] = [];
+  /** Whether the recording holds samples the profile files do not have yet. */
+  private dirty = false;
+  /** Bumped by every synchronous write: a stepwise write that began before it gives up. */
+  private flushSeq = 0;
+  private flushing = false;
+  /** App files whose source index a write has already made (the hasher keeps it). */
+  private readonly indexedFiles = new Set<string>();
   private readonly status: RecorderStatus;
 
   constructor(
@@ -58,7 +80,7 @@ export class Recorder {
     private readonly options: Options,
     private readonly log: Logger,
     preheatVersion: string,
-    /** Request capture, on while a window samples (a uniform sample of the traffic, at 1/12 the cost). */
+    /** Request capture, on while sampling (at most `capturePerSecond` requests a second). */
     private readonly capture: { top(): RecordedRequest[]; resume(): void; pause(): void } | null = null,
     /** The process's one read of the profile directory (boot-read.ts), made when first asked for. */
     private readonly stored: () => BootRead | null = () => null,
@@ -84,12 +106,14 @@ export class Recorder {
     this.startWindow();
   }
 
-  /** Ends the current window and writes; sampling goes on (a signal the app itself handles). */
+  /**
+   * Writes what was sampled so far; sampling goes on, the window keeps its schedule (a signal the
+   * app itself handles).
+   */
   checkpoint(): void {
     if (this.stopped) return;
-    const wasSampling = this.sampling;
-    this.endWindow(false);
-    if (wasSampling) this.startWindow();
+    if (this.sampling) this.rotateNow();
+    this.writeNow();
   }
 
   /**
@@ -115,6 +139,7 @@ export class Recorder {
     this.endWindow(false);
     this.stopped = true;
     this.clearTimer();
+    this.cancelRotation();
     this.guard('stopping the sampler', () => this.sampler.dispose());
   }
 
@@ -133,53 +158,191 @@ export class Recorder {
     this.schedule(this.options.windowMs, () => this.endWindow(true));
   }
 
-  private endWindow(scheduleNext: boolean): void {
+  /**
+   * Ends the current window. A scheduled end (`scheduled`) hands the samples to the stepwise
+   * flush; any other end writes before it returns.
+   */
+  private endWindow(scheduled: boolean): void {
     this.clearTimer();
+    const continuous = this.options.windowMs >= this.options.periodMs;
+    if (this.sampling && scheduled && continuous && !this.stopped) {
+      // The profiler goes on; only the profile changes. The next one starts now and the current
+      // one ends a few sampling intervals later, once V8 has filed the samples it still holds.
+      if (this.rotation) this.rotateNow();
+      this.guard('rotating the sampler', () => this.sampler.beginRotation?.());
+      this.rotation = setTimeout(() => {
+        this.rotation = null;
+        this.guard('rotating the sampler', () => {
+          this.rotateNow();
+          this.flushSoon();
+        });
+      }, this.rotationGraceMs());
+      this.rotation.unref();
+      this.schedule(this.options.windowMs, () => this.endWindow(true));
+      return;
+    }
     if (this.sampling) {
       this.sampling = false;
       this.capture?.pause();
+      this.cancelRotation();
       const profile = this.guard('stopping a sampling window', () => this.sampler.stop());
-      if (profile) {
-        this.guard('reading the samples', () => this.recording.add(profile));
-        if (this.dirUsable()) this.guard(
-          'writing a .cpuprofile',
-          () => writeCpuprofile(this.options.dir, profile, this.recording.windows, this.options.maxCpuprofiles),
-          Codes.writeFailed,
-        );
-        this.write();
-      }
+      if (profile) this.unfolded.push(profile);
     }
-    if (!scheduleNext || this.stopped) return;
+    if (scheduled) this.flushSoon();
+    else this.writeNow();
+    if (!scheduled || this.stopped) return;
     const gap = this.options.periodMs - this.options.windowMs;
     if (gap <= 0) this.startWindow();
     else this.schedule(gap, () => this.startWindow());
   }
 
-  private write(): void {
+  /** Ends the current profile now (finishing a rotation begun earlier) and keeps it to fold. */
+  private rotateNow(): void {
+    this.cancelRotation();
+    const profile = this.guard('rotating the sampler', () => this.sampler.rotate());
+    if (profile) this.unfolded.push(profile);
+  }
+
+  private cancelRotation(): void {
+    if (this.rotation) clearTimeout(this.rotation);
+    this.rotation = null;
+  }
+
+  /**
+   * Four sampling intervals, at least 100 ms (V8's profiler thread files the samples, and on a busy
+   * machine it may wait its turn), never more than half a window.
+   */
+  private rotationGraceMs(): number {
+    return Math.min(Math.max(100, (4 * this.options.sampleIntervalMicros) / 1000), this.options.windowMs / 2);
+  }
+
+  /** Folds the oldest ended window into the recording. */
+  private foldOne(): void {
+    const profile = this.unfolded.shift();
+    if (!profile) return;
+    this.guard('reading the samples', () => this.recording.add(profile));
+    this.unwritten.push({ profile, window: this.recording.windows });
+    this.dirty = true;
+  }
+
+  /** Writes the oldest folded window's .cpuprofile. */
+  private writeOneCpuprofile(): void {
+    const next = this.unwritten.shift();
+    if (!next || !this.dirUsable()) return;
+    this.guard(
+      'writing a .cpuprofile',
+      () => writeCpuprofile(this.options.dir, next.profile, next.window, this.options.maxCpuprofiles),
+      Codes.writeFailed,
+    );
+  }
+
+  /** The steps of one flush from where it stands: fold, then .cpuprofile files, then the profiles. */
+  private nextSteps(): (() => void)[] {
+    if (this.unfolded.length) return [() => this.foldOne()];
+    if (this.unwritten.length) return [() => this.writeOneCpuprofile()];
+    if (this.dirty) return this.writeSteps();
+    return [];
+  }
+
+  /** Everything ended so far, folded and written before returning: exit, signals, pause. */
+  private writeNow(): void {
+    this.flushSeq++;
+    this.flushing = false;
+    const t0 = performance.now();
+    let count = 0;
+    for (let steps = this.nextSteps(); steps.length; steps = this.nextSteps()) for (const step of steps) (step(), count++);
+    if (count) this.log.debug(`written at once in ${(performance.now() - t0).toFixed(1)} ms`);
+  }
+
+  /**
+   * Folds and writes the ended windows in steps, each on its own turn of the event loop, so that
+   * no step holds the app's requests up for long. Returns at once; a synchronous write meanwhile
+   * (writeNow) takes over and this one stops.
+   */
+  private flushSoon(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    const seq = ++this.flushSeq;
+    let steps: (() => void)[] = [];
+    let count = 0;
+    let total = 0;
+    let longest = 0;
+    const next = () => {
+      if (seq !== this.flushSeq || this.stopped) return;
+      if (!steps.length) steps = this.nextSteps();
+      const step = steps.shift();
+      if (!step) {
+        this.flushing = false;
+        this.log.debug(`window ${this.recording.windows} written in ${count} steps: ${total.toFixed(1)} ms in all, the longest ${longest.toFixed(1)} ms`);
+        return;
+      }
+      const t0 = performance.now();
+      step();
+      const took = performance.now() - t0;
+      count++;
+      total += took;
+      longest = Math.max(longest, took);
+      setImmediate(next).unref();
+    };
+    setImmediate(next).unref();
+  }
+
+  /**
+   * The steps that write the profile files: the generation (first write only), the source hashes
+   * of app files not indexed yet (one file per step: acorn takes tens of milliseconds on a big
+   * one), this process's file, then profile.json.
+   */
+  private writeSteps(): (() => void)[] {
     // A wrapper process (npm, a shell script in node) that ran none of the app's code must not
     // add a profile of its own.
     if (!this.recording.touchesApp()) {
-      this.explainOutsideRoot();
-      return;
+      return [() => {
+        this.dirty = false;
+        this.explainOutsideRoot();
+      }];
     }
-    if (!this.dirUsable()) return;
-    if (this.generation === 0) this.firstWrite();
+    if (!this.dirUsable()) return [() => void (this.dirty = false)];
+    const steps: (() => void)[] = [];
+    if (this.generation === 0) steps.push(() => this.firstWrite());
+    for (const f of this.unhashedFiles()) steps.push(() => void this.guard('hashing a source file', () => this.hasher.hash(f)));
+    let own: WarmupProfile | undefined;
+    steps.push(() => {
+      this.dirty = false;
+      own = this.guard('writing this process\'s profile', () => {
+        const p = this.ownProfile();
+        writeFileAtomic(this.ownFile, serializeProfile(p), PRIVATE);
+        this.status.writes++;
+        this.status.lastWrite = p.updatedAt;
+        return p;
+      }, Codes.writeFailed);
+    });
+    steps.push(() => {
+      if (own) this.guard('writing profile.json', () => this.writeMerged(own!), Codes.writeFailed);
+    });
+    return steps;
+  }
+
+  /** One function of each app file the profile would hash and no earlier write has indexed. */
+  private unhashedFiles(): { file: string; line: number; column: number }[] {
+    const firsts = new Map<string, { file: string; line: number; column: number }>();
+    this.recording.toProfile(this.options.maxFunctions, (f) => {
+      if (!this.indexedFiles.has(f.file) && !f.file.includes('node_modules/')) firsts.set(f.file, f);
+      return null;
+    });
+    for (const file of firsts.keys()) this.indexedFiles.add(file);
+    return [...firsts.values()];
+  }
+
+  private ownProfile(): WarmupProfile {
     const current = this.recording.toProfile(this.options.maxFunctions, (f) => this.hasher.hash(f));
     const requests = this.capture?.top();
     if (requests?.length) current.requests = requests;
-    const own = mergeGenerations(
+    return mergeGenerations(
       [{ ...current, generation: this.generation, instances: [this.instanceId] }],
       1,
       this.options.maxFunctions,
       this.options.maxRequests,
     );
-    const saved = this.guard('writing this process\'s profile', () => {
-      writeFileAtomic(this.ownFile, serializeProfile(own), PRIVATE);
-      this.status.writes++;
-      this.status.lastWrite = own.updatedAt;
-      return true;
-    }, Codes.writeFailed);
-    if (saved) this.guard('writing profile.json', () => this.writeMerged(own), Codes.writeFailed);
   }
 
   /** At the first write: this process's generation, and the temporary files killed writers left. */
