@@ -253,6 +253,7 @@ function startRecording(options: Options, log: Logger, ownServers: Set<net.Serve
           marker,
           steadyAfterMs: options.steadyAfterMs,
           ephemeralPorts,
+          maxPerSecond: options.capturePerSecond,
         })
       : null;
   // Read at the start, as in warm mode: processes started together (cluster workers) see the

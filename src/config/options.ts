@@ -45,6 +45,11 @@ export interface Options {
   replayMethods: string[];
   /** How many distinct requests profile.json keeps, the most frequent first. Default 200. */
   maxRequests: number;
+  /**
+   * Requests recorded per second at most, in bursts of up to as many: a quiet server has every
+   * request recorded, a busy one a sample spread over time. 0: every request. Default 20.
+   */
+  capturePerSecond: number;
   /** Largest request body recorded, in bytes; bigger bodies are not recorded. Default 16384. */
   maxBodyBytes: number;
   /** Port of the readiness server on `host`; 0 picks a free one, unset runs none. Default unset. */
@@ -106,6 +111,9 @@ export const defaults: Readonly<Options> = Object.freeze({
   logLevel: 'warn',
   replayMethods: ['GET', 'HEAD'],
   maxRequests: 200,
+  // Recording a request costs tens of microseconds (redaction, its key): on every request that was
+  // 5-8% of the fixtures' CPU per request. 20 a second is 72 000 requests an hour (docs/overhead.md).
+  capturePerSecond: 20,
   maxBodyBytes: 16 * 1024,
   port: null,
   host: '127.0.0.1',

@@ -71,6 +71,7 @@ const parsers: { [K in keyof Options]: Parser<Options[K]> } = {
   logLevel: oneOf('silent', 'warn', 'info', 'debug'),
   replayMethods: methods,
   maxRequests: integer(0, 100_000, 'requests'),
+  capturePerSecond: integer(0, 1_000_000, 'requests a second'),
   maxBodyBytes: integer(0, 1024 * 1024, 'bytes'),
   port: integer(0, 65535, 'a TCP port'),
   host,
