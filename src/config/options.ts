@@ -27,11 +27,17 @@ export interface Options {
   root: string;
   /** Which sampler backend: `native` (v8-profiler-next), `inspector` (node:inspector), `auto`. Default `auto`. */
   sampler: SamplerChoice;
-  /** Time between two samples, in microseconds. Default 1000 (1 ms). */
+  /** Time between two samples, in microseconds. Default 40000 (25 samples a second). */
   sampleIntervalMicros: number;
-  /** Length of one sampling window, in milliseconds. Default 10000. */
+  /**
+   * Length of one sampling window, in milliseconds: each window ends in a .cpuprofile and a write
+   * of the profile. Default 60000.
+   */
   windowMs: number;
-  /** One window starts every `periodMs` milliseconds (duty cycle windowMs/periodMs). Default 120000. */
+  /**
+   * One window starts every `periodMs` milliseconds (duty cycle windowMs/periodMs). When it equals
+   * `windowMs` (the default) the sampler never stops and each window rotates its profile. Default 60000.
+   */
   periodMs: number;
   /** How many hot functions profile.json keeps. Default 500. */
   maxFunctions: number;
@@ -99,12 +105,14 @@ export const defaults: Readonly<Options> = Object.freeze({
   profileDir: '',
   root: '',
   sampler: 'auto',
-  // 1 ms sampling during a 10 s window of every 120 s: the profiler runs 1/12 of the time. Inside
-  // a window the agent cost 6-8% CPU per request on the docs-shop fixture; the goal for the whole
-  // run is 1% or less. scripts/bench/overhead.js measures both (BENCHMARKS.md).
-  sampleIntervalMicros: 1000,
-  windowMs: 10_000,
-  periodMs: 120_000,
+  // 25 samples a second, all the time, the profile rotated every minute: the goal is 1% or less at
+  // every moment, not only on average. Each sample costs V8 about 50-180 µs of CPU on the docs-shop
+  // fixture here (docs/overhead.md): 1 kHz inside 10 s windows (the defaults before) cost 5-11% of
+  // the process's CPU while a window ran, and starting the profiler for each window held the main
+  // thread for about 90 ms. scripts/bench/overhead.js measures it (BENCHMARKS.md).
+  sampleIntervalMicros: 40_000,
+  windowMs: 60_000,
+  periodMs: 60_000,
   maxFunctions: 500,
   maxCpuprofiles: 10,
   decay: 0.5,

@@ -38,7 +38,7 @@ test('each bad value gives one problem naming the variable and the default used'
     { PREHEAT_WINDOW_MS: 'ten', PREHEAT_SAMPLER: 'perf', PREHEAT_DECAY: '1.5', PREHEAT_SAMPLE_INTERVAL_MICROS: '5' },
   );
   t.is(problems.length, 4);
-  t.regex(problems.join('\n'), /PREHEAT_WINDOW_MS="ten" is not an integer .*; using 10000/);
+  t.regex(problems.join('\n'), /PREHEAT_WINDOW_MS="ten" is not an integer .*; using 60000/);
   t.regex(problems.join('\n'), /PREHEAT_SAMPLER="perf" is not one of auto, native, inspector; using "auto"/);
   t.is(options.windowMs, defaults.windowMs);
   t.is(options.sampler, 'auto');

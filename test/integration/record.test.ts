@@ -118,7 +118,7 @@ test('bad settings give one line each and the defaults, and recording goes on', 
   const r = await record([textIndex, '600'], dir, { PREHEAT_WINDOW_MS: 'soon', PREHEAT_SAMPLERR: 'x' });
   t.is(r.code, 0);
   t.deepEqual(warnings(r.stderr), [
-    'preheat: PREHEAT_WINDOW_MS="soon" is not an integer from 100 to 86400000 (milliseconds); using 10000 [PREHEAT_W001]',
+    'preheat: PREHEAT_WINDOW_MS="soon" is not an integer from 100 to 86400000 (milliseconds); using 60000 [PREHEAT_W001]',
     'preheat: unknown setting PREHEAT_SAMPLERR; ignored (did you mean PREHEAT_SAMPLER?) [PREHEAT_W002]',
   ]);
   t.true(fs.existsSync(path.join(dir, 'profile.json')));
