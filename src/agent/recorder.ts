@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -24,6 +25,12 @@ import { Recording } from '../analysis/recording';
 import { SourceHasher } from '../analysis/source-hashes';
 import type { Sampler } from '../sampler/sampler';
 import type { CpuProfile } from '../profile/cpuprofile';
+
+/** One step of a write: what it does (for the debug line) and the work; a promise when it waits for the disk. */
+interface Step {
+  what: string;
+  run: () => void | Promise<void>;
+}
 
 export interface RecorderStatus {
   sampler: Sampler['kind'];
@@ -237,10 +244,10 @@ export class Recorder {
   }
 
   /** The steps of one flush from where it stands: fold, then .cpuprofile files, then the profiles. */
-  private nextSteps(): (() => void)[] {
-    if (this.unfolded.length) return [() => this.foldOne()];
-    if (this.unwritten.length) return [() => this.writeOneCpuprofile()];
-    if (this.dirty) return this.writeSteps();
+  private nextSteps(background: boolean): Step[] {
+    if (this.unfolded.length) return [{ what: 'fold', run: () => this.foldOne() }];
+    if (this.unwritten.length) return [{ what: '.cpuprofile', run: () => this.writeOneCpuprofile() }];
+    if (this.dirty) return this.writeSteps(background);
     return [];
   }
 
@@ -250,7 +257,7 @@ export class Recorder {
     this.flushing = false;
     const t0 = performance.now();
     let count = 0;
-    for (let steps = this.nextSteps(); steps.length; steps = this.nextSteps()) for (const step of steps) (step(), count++);
+    for (let steps = this.nextSteps(false); steps.length; steps = this.nextSteps(false)) for (const step of steps) (step.run(), count++);
     if (count) this.log.debug(`written at once in ${(performance.now() - t0).toFixed(1)} ms`);
   }
 
@@ -263,26 +270,29 @@ export class Recorder {
     if (this.flushing) return;
     this.flushing = true;
     const seq = ++this.flushSeq;
-    let steps: (() => void)[] = [];
+    let steps: Step[] = [];
     let count = 0;
     let total = 0;
     let longest = 0;
+    let longestWhat = '';
     const next = () => {
       if (seq !== this.flushSeq || this.stopped) return;
-      if (!steps.length) steps = this.nextSteps();
+      if (!steps.length) steps = this.nextSteps(true);
       const step = steps.shift();
       if (!step) {
         this.flushing = false;
-        this.log.debug(`window ${this.recording.windows} written in ${count} steps: ${total.toFixed(1)} ms in all, the longest ${longest.toFixed(1)} ms`);
+        this.log.debug(`window ${this.recording.windows} written in ${count} steps: ${total.toFixed(1)} ms in all, the longest ${longest.toFixed(1)} ms (${longestWhat})`);
         return;
       }
       const t0 = performance.now();
-      step();
+      const waiting = step.run();
+      // Main-thread time only: a step waiting for the disk lets the app run meanwhile.
       const took = performance.now() - t0;
       count++;
       total += took;
-      longest = Math.max(longest, took);
-      setImmediate(next).unref();
+      if (took > longest) [longest, longestWhat] = [took, step.what];
+      if (waiting) void waiting.then(() => setImmediate(next).unref());
+      else setImmediate(next).unref();
     };
     setImmediate(next).unref();
   }
@@ -290,35 +300,44 @@ export class Recorder {
   /**
    * The steps that write the profile files: the generation (first write only), the source hashes
    * of app files not indexed yet (one file per step: acorn takes tens of milliseconds on a big
-   * one), this process's file, then profile.json.
+   * one), this process's file, then profile.json. In the `background`, the files are written and
+   * synced to disk on libuv's threads (writeDurably), not on the main thread.
    */
-  private writeSteps(): (() => void)[] {
+  private writeSteps(background: boolean): Step[] {
     // A wrapper process (npm, a shell script in node) that ran none of the app's code must not
     // add a profile of its own.
     if (!this.recording.touchesApp()) {
-      return [() => {
+      return [{ what: 'outside the root', run: () => {
         this.dirty = false;
         this.explainOutsideRoot();
-      }];
+      } }];
     }
-    if (!this.dirUsable()) return [() => void (this.dirty = false)];
-    const steps: (() => void)[] = [];
-    if (this.generation === 0) steps.push(() => this.firstWrite());
-    for (const f of this.unhashedFiles()) steps.push(() => void this.guard('hashing a source file', () => this.hasher.hash(f)));
+    if (!this.dirUsable()) return [{ what: 'no directory', run: () => void (this.dirty = false) }];
+    const steps: Step[] = [];
+    if (this.generation === 0) steps.push({ what: 'first write', run: () => this.firstWrite() });
+    for (const f of this.unhashedFiles()) steps.push({ what: `hash ${f.file}`, run: () => void this.guard('hashing a source file', () => this.hasher.hash(f)) });
     let own: WarmupProfile | undefined;
-    steps.push(() => {
+    const seq = this.flushSeq;
+    const written = (p: WarmupProfile) => {
+      own = p;
+      this.status.writes++;
+      this.status.lastWrite = p.updatedAt;
+    };
+    steps.push({ what: 'own profile', run: () => {
       this.dirty = false;
-      own = this.guard('writing this process\'s profile', () => {
-        const p = this.ownProfile();
-        writeFileAtomic(this.ownFile, serializeProfile(p), PRIVATE);
-        this.status.writes++;
-        this.status.lastWrite = p.updatedAt;
-        return p;
-      }, Codes.writeFailed);
-    });
-    steps.push(() => {
-      if (own) this.guard('writing profile.json', () => this.writeMerged(own!), Codes.writeFailed);
-    });
+      const p = this.guard('writing this process\'s profile', () => this.ownProfile());
+      if (!p) return;
+      const text = serializeProfile(p);
+      if (!background) return void this.guard('writing this process\'s profile', () => (writeFileAtomic(this.ownFile, text, PRIVATE), written(p)), Codes.writeFailed);
+      return this.writeDurably(this.ownFile, text, seq, 'writing this process\'s profile').then((ok) => void (ok && written(p)));
+    } });
+    steps.push({ what: 'profile.json', run: () => {
+      if (!own) return;
+      const merged = this.guard('writing profile.json', () => this.mergedText(own!), Codes.writeFailed);
+      if (!merged) return;
+      if (!background) return void this.guard('writing profile.json', () => writeFileAtomic(this.profileFile, merged, PRIVATE), Codes.writeFailed);
+      return this.writeDurably(this.profileFile, merged, seq, 'writing profile.json').then(() => undefined);
+    } });
     return steps;
   }
 
@@ -326,7 +345,7 @@ export class Recorder {
   private unhashedFiles(): { file: string; line: number; column: number }[] {
     const firsts = new Map<string, { file: string; line: number; column: number }>();
     this.recording.toProfile(this.options.maxFunctions, (f) => {
-      if (!this.indexedFiles.has(f.file) && !f.file.includes('node_modules/')) firsts.set(f.file, f);
+      if (!this.indexedFiles.has(f.file) && !f.file.includes('node_modules/') && !f.file.startsWith('node:')) firsts.set(f.file, f);
       return null;
     });
     for (const file of firsts.keys()) this.indexedFiles.add(file);
@@ -359,10 +378,10 @@ export class Recorder {
    * ConfigMap): those belong to someone else. A profile.json that is no merge of the files here
    * (baked into the image) is first kept as a per-process file of its own, so nothing is lost.
    */
-  private writeMerged(own: WarmupProfile): void {
+  private mergedText(own: WarmupProfile): string | null {
     const snap: DirSnapshot = readProfileDir(this.options.dir, this.instanceId);
     const main = snap.main;
-    if (main.kind === 'bad' || (main.kind === 'ok' && main.link)) return;
+    if (main.kind === 'bad' || (main.kind === 'ok' && main.link)) return null;
     if (main.kind === 'ok' && main.role === 'base') {
       const text = serializeProfile(main.profile);
       const id = baseInstanceId(text);
@@ -385,7 +404,35 @@ export class Recorder {
       this.options.maxFunctions,
       this.options.maxRequests,
     );
-    writeFileAtomic(this.profileFile, serializeProfile(merged), PRIVATE);
+    return serializeProfile(merged);
+  }
+
+  /**
+   * writeFileAtomic's steps with the write and the sync on libuv's threads: a temporary file
+   * (named as writeFileAtomic names them, so a killed writer's is cleaned up the same way), then
+   * the rename on the main thread, only if no synchronous write came meanwhile with newer data.
+   */
+  private async writeDurably(file: string, text: string, seq: number, what: string): Promise<boolean> {
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      const handle = await fs.promises.open(tmp, 'wx', PRIVATE.mode);
+      try {
+        await handle.writeFile(text);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      if (seq !== this.flushSeq || this.stopped) {
+        fs.rmSync(tmp, { force: true });
+        return false;
+      }
+      fs.renameSync(tmp, file);
+      return true;
+    } catch (error) {
+      fs.rmSync(tmp, { force: true });
+      this.log.warn(Codes.writeFailed, `${what} failed: ${(error as Error)?.message ?? String(error)}`);
+      return false;
+    }
   }
 
   /**
