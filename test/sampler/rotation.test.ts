@@ -130,7 +130,7 @@ if (nativeSamplerBuilt) {
     }
   }
 
-  test('native: a rotation begun a few intervals ahead loses no sample and counts none twice', (t) => {
+  test('native: a rotation begun ahead loses no sample (but one landing inside the start call) and counts none twice', (t) => {
     const r = againstReference((s) => {
       s.beginRotation!();
       // The recorder waits at least 100 ms: V8's profiler thread may not run at once on a busy machine.
@@ -138,7 +138,11 @@ if (nativeSamplerBuilt) {
       return s.rotate();
     });
     t.true(r.reference > 30, `${r.reference} samples`);
-    t.is(r.missing, 0, JSON.stringify(r));
+    // A sample taken during the next profile's start call itself (about 50 µs) is in neither: V8
+    // keeps it out of the profile that had not started, and it is after the time the current one is
+    // cut at. Seen once in about 30 runs of this test at 1 kHz; at the default 25 Hz, about one
+    // rotation in 800.
+    t.true(r.missing <= 1, JSON.stringify(r));
     t.is(r.duplicated, 0, JSON.stringify(r));
   });
 
