@@ -26,6 +26,12 @@ import { SourceHasher } from '../analysis/source-hashes';
 import type { Sampler } from '../sampler/sampler';
 import type { CpuProfile } from '../profile/cpuprofile';
 
+/**
+ * Time between two steps of a background write: the steps of one window's write (about 6, each a
+ * few milliseconds of CPU) spread over a few seconds rather than one burst (docs/overhead.md).
+ */
+const STEP_GAP_MS = 500;
+
 /** One step of a write: what it does (for the debug line) and the work; a promise when it waits for the disk. */
 interface Step {
   what: string;
@@ -253,6 +259,9 @@ export class Recorder {
 
   /** Everything ended so far, folded and written before returning: exit, signals, pause. */
   private writeNow(): void {
+    // A background write under way may have taken the recording's changes (dirty = false) without
+    // its files being renamed yet: it will give up, so its changes are written here.
+    if (this.flushing) this.dirty = true;
     this.flushSeq++;
     this.flushing = false;
     const t0 = performance.now();
@@ -262,8 +271,8 @@ export class Recorder {
   }
 
   /**
-   * Folds and writes the ended windows in steps, each on its own turn of the event loop, so that
-   * no step holds the app's requests up for long. Returns at once; a synchronous write meanwhile
+   * Folds and writes the ended windows in steps, STEP_GAP_MS apart, so that no moment holds much
+   * of the work and requests run between the steps. Returns at once; a synchronous write meanwhile
    * (writeNow) takes over and this one stops.
    */
   private flushSoon(): void {
@@ -271,30 +280,38 @@ export class Recorder {
     this.flushing = true;
     const seq = ++this.flushSeq;
     let steps: Step[] = [];
+    const began = performance.now();
     let count = 0;
-    let total = 0;
+    let cpu = 0;
     let longest = 0;
     let longestWhat = '';
+    // Never so far apart that a window's write outlasts the window (short windows a user set).
+    const gap = Math.min(STEP_GAP_MS, this.options.windowMs / 40);
+    const later = (fn: () => void) => setTimeout(fn, gap).unref();
     const next = () => {
       if (seq !== this.flushSeq || this.stopped) return;
       if (!steps.length) steps = this.nextSteps(true);
       const step = steps.shift();
       if (!step) {
         this.flushing = false;
-        this.log.debug(`window ${this.recording.windows} written in ${count} steps: ${total.toFixed(1)} ms in all, the longest ${longest.toFixed(1)} ms (${longestWhat})`);
+        this.log.debug(
+          `window ${this.recording.windows} written in ${count} steps over ${((performance.now() - began) / 1000).toFixed(1)} s: ` +
+            `${cpu.toFixed(1)} ms of CPU in all, the most ${longest.toFixed(1)} ms (${longestWhat})`,
+        );
         return;
       }
-      const t0 = performance.now();
+      // The process's CPU time (its other threads' too, a little) over the step, on the main thread.
+      const c0 = process.cpuUsage();
       const waiting = step.run();
-      // Main-thread time only: a step waiting for the disk lets the app run meanwhile.
-      const took = performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      const took = (c.user + c.system) / 1000;
       count++;
-      total += took;
+      cpu += took;
       if (took > longest) [longest, longestWhat] = [took, step.what];
-      if (waiting) void waiting.then(() => setImmediate(next).unref());
-      else setImmediate(next).unref();
+      if (waiting) void waiting.then(() => later(next));
+      else later(next);
     };
-    setImmediate(next).unref();
+    later(next);
   }
 
   /**

@@ -68,9 +68,8 @@ for (const sampler of samplers) {
     const parsed = parseProfile(fs.readFileSync(path.join(dir, 'profile.json'), 'utf8'));
     t.true(parsed.ok);
     const profile = (parsed as { ok: true; profile: import('../../src/profile/schema').WarmupProfile }).profile;
-    // checksum, or slice where V8 inlined checksum into it.
-    const top = profile.hotFunctions[0]!;
-    t.true(top.file === 'busy-service.js' && ['checksum', 'slice'].includes(top.name), `the hot function found: ${top.name} ${top.file}`);
+    // As signals.test.ts checks it: V8 may inline checksum and slice into Node's processImmediate.
+    t.true(profile.hotFunctions.some((f) => f.name === 'checksum' && f.file === 'busy-service.js'), 'the hot function found');
     t.is(profile.samples.busy, ordered.reduce((n, o) => n + o.p.samples!.filter((id) => !isIdle(o.p, id)).length, 0), 'every window counted once');
   });
 }
