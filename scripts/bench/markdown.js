@@ -24,6 +24,54 @@ function replayedIn(runs) {
   return xs.length % 2 ? xs[m] : Math.round((xs[m - 1] + xs[m]) / 2);
 }
 
+/** A ratio cell: median [95% interval of the median] (mean [t-interval]). */
+function ratioCell(x) {
+  return x ? `${x.median} [${x.medianCi.join('–')}] (mean ${x.mean} [${x.meanCi.join('–')}])` : '–';
+}
+
+/** One moment of recording: each agent arm against the agent-less one. */
+function overheadTable(r) {
+  const names = Object.keys(r.arms);
+  const bare = r.arms[names[0]];
+  const rows = [];
+  for (const name of names.slice(1)) {
+    const a = r.arms[name];
+    const label = names.length > 2 ? `${name}: ` : '';
+    rows.push(
+      [`${label}CPU per request (µs)`, bare.cpuMicrosPerRequest, a.cpuMicrosPerRequest, ratioCell(a.cpuPerRequestRatio)],
+      [`${label}throughput (req/s)`, bare.rps, a.rps, ratioCell(a.throughputRatio)],
+      [`${label}p99 latency (ms)`, bare.p99Ms, a.p99Ms, ratioCell(a.p99Ratio)],
+      [`${label}resident memory (MB)`, bare.rssMb, a.rssMb, `+${a.rssDeltaMb.median} [${a.rssDeltaMb.medianCi.join('–')}]`],
+      [`${label}V8 profiler thread (ms of CPU per s)`, '–', a.profilerMsPerSecond, '–'],
+    );
+    if (a.bootCpuMs !== undefined) rows.push([`${label}CPU before listening (ms)`, bare.bootCpuMs, a.bootCpuMs, '–']);
+  }
+  return [`${r.rounds} rounds, each of fresh processes measured at the same time in batches of ${r.batchMs} ms.`, '', table(['', 'without agent', 'with agent', 'ratio: median [95% CI] (mean [95% CI])'], rows)].join('\n');
+}
+
+function overheadSection(o) {
+  const out = [
+    '',
+    `## Agent overhead: record mode (Node ${o.node})`,
+    '',
+    'CPU per request is the service process\'s CPU time (every thread, V8\'s profiler thread too) over the requests it answered; ' +
+      'each round starts fresh processes, with and without the agent, and loads them at the same time, so a slowdown of the shared machine falls on both; ' +
+      'the ratio is paired within a round and the intervals are over rounds (bootstrap for the median, t for the mean). ' +
+      '"Busiest moment": the default sampling rate with a window ending (rotation and writes) every 10 s instead of every 60 s, so each 10 s holds a window\'s end and its whole write ("before": 1 kHz, stopped and started every 10 s). ' +
+      '"Whole periods": the real defaults, 65 s a round. "First minute": `auto` mode with no profile yet, measured from the first request after listening. ' +
+      'docs/overhead.md explains the measurement and its limits on this machine.',
+  ];
+  const moments = [['busiest', 'busiest moment'], ['periods', 'whole periods'], ['boot', 'first minute after boot']];
+  for (const [service, r] of Object.entries(o.services)) {
+    for (const [key, title] of moments) if (r[key]) out.push('', `### ${service}: ${title}`, '', overheadTable(r[key]));
+    if (r.attribution) {
+      const a = r.attribution;
+      out.push('', `Direct cost by \`perf record\` of an agent process (${a.samples} samples over ${a.seconds} s, ${a.cpuMsPerSecond} ms of CPU per s): the agent ${a.agentPercent}% (${a.agentMsPerSecond} ms/s) — ${Object.entries(a.percent).filter(([k]) => k !== 'app').map(([k, v]) => `${k} ${v}%`).join(', ')}.`);
+    }
+  }
+  return out;
+}
+
 function writeMarkdown(dir) {
   const m = read(dir, 'machine');
   const parts = [
@@ -99,43 +147,16 @@ function writeMarkdown(dir) {
     }
   }
   const o = read(dir, 'overhead');
-  if (o) {
-    parts.push(
-      '',
-      `## Agent overhead: record mode, default settings (${o.service})`,
-      '',
-      `${o.runs} alternated pairs per row. "Inside a window": ${o.requestsPerRun} requests in the first seconds after start, inside the agent's first sampling window, the worst case. ` +
-        `"Whole duty cycles": ${o.dutyRequestsPerRun} requests with the default duty ratio scaled down (1 s of every 12 s instead of 10 s of every 120 s), so each run spans whole periods; it starts and stops the sampler ten times as often as the default does.`,
-      '',
-      table(
-        ['', 'without agent', 'with agent', 'ratio (median, range)'],
-        [
-          ['inside a window: throughput (req/s)', o.inWindow.bare.rps, o.inWindow.agent.rps, `${o.inWindow.throughputRatio.median} (${o.inWindow.throughputRatio.range.join('–')})`],
-          ['inside a window: CPU per request (µs)', o.inWindow.bare.cpuMicrosPerRequest, o.inWindow.agent.cpuMicrosPerRequest, `${o.inWindow.cpuPerRequestRatio.median} (${o.inWindow.cpuPerRequestRatio.range.join('–')})`],
-          ['whole duty cycles: throughput (req/s)', o.duty.bare.rps, o.duty.agent.rps, `${o.duty.throughputRatio.median} (${o.duty.throughputRatio.range.join('–')})`],
-          ['whole duty cycles: CPU per request (µs)', o.duty.bare.cpuMicrosPerRequest, o.duty.agent.cpuMicrosPerRequest, `${o.duty.cpuPerRequestRatio.median} (${o.duty.cpuPerRequestRatio.range.join('–')})`],
-        ],
-      ),
-      '',
-      `Resident memory with the agent over ${o.soakSeconds} s under load: ${o.rss.map((r) => `${r.s} s: ${r.rssMb} MB`).join(', ')}.`,
-    );
-  }
+  if (o?.services) parts.push(...overheadSection(o));
   const c = read(dir, 'overhead-default-cycle');
-  if (c) {
+  if (c?.services) {
     parts.push(
       '',
-      '### The real default duty cycle',
+      '### Whole default periods, measured apart',
       '',
-      `Measured apart (\`node scripts/bench/overhead.js --default-cycle ${c.pairs}\`, too long for \`npm run bench\`): ${c.pairs} alternated pairs of ${c.secondsPerRun} s under load, each spanning a whole default period (10 s of every 120 s).`,
-      '',
-      table(
-        ['', 'without agent', 'with agent', 'ratio (median, range)'],
-        [
-          ['throughput (req/s)', c.bare.rps, c.agent.rps, `${c.throughputRatio.median} (${c.throughputRatio.range.join('–')})`],
-          ['CPU per request (µs)', c.bare.cpuMicrosPerRequest, c.agent.cpuMicrosPerRequest, `${c.cpuPerRequestRatio.median} (${c.cpuPerRequestRatio.range.join('–')})`],
-        ],
-      ),
+      `\`node scripts/bench/overhead.js --default-cycle N\` (too long for \`npm run bench\`), Node ${c.node}, on ${c.date}: one-second batches over whole periods of the agent's defaults.`,
     );
+    for (const [service, r] of Object.entries(c.services)) parts.push('', `**${service}**`, '', overheadTable(r.periods));
   }
   const s = read(dir, 'startup');
   if (s) {
