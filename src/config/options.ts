@@ -53,7 +53,7 @@ export interface Options {
   maxRequests: number;
   /**
    * Requests recorded per second at most, in bursts of up to as many: a quiet server has every
-   * request recorded, a busy one a sample spread over time. 0: every request. Default 20.
+   * request recorded, a busy one a sample spread over time. 0: every request. Default 5.
    */
   capturePerSecond: number;
   /** Largest request body recorded, in bytes; bigger bodies are not recorded. Default 16384. */
@@ -106,8 +106,8 @@ export const defaults: Readonly<Options> = Object.freeze({
   root: '',
   sampler: 'auto',
   // 25 samples a second, all the time, the profile rotated every minute: the goal is 1% or less at
-  // every moment, not only on average. Each sample costs V8 about 50-180 µs of CPU on the docs-shop
-  // fixture here (docs/overhead.md): 1 kHz inside 10 s windows (the defaults before) cost 5-11% of
+  // every moment, not only on average. Each sample costs V8 about 40-180 µs of CPU on the docs-shop
+  // fixture here (docs/overhead.md): 1 kHz inside 10 s windows (the defaults before) cost 7-14% of
   // the process's CPU while a window ran, and starting the profiler for each window held the main
   // thread for about 90 ms. scripts/bench/overhead.js measures it (BENCHMARKS.md).
   sampleIntervalMicros: 40_000,
@@ -119,9 +119,10 @@ export const defaults: Readonly<Options> = Object.freeze({
   logLevel: 'warn',
   replayMethods: ['GET', 'HEAD'],
   maxRequests: 200,
-  // Recording a request costs tens of microseconds (redaction, its key): on every request that was
-  // 5-8% of the fixtures' CPU per request. 20 a second is 72 000 requests an hour (docs/overhead.md).
-  capturePerSecond: 20,
+  // Recording a request costs 40-140 µs (redaction, its key; code that runs a few times a second
+  // stays unoptimized): on every request that was 5-8% of the fixtures' CPU per request, at 20 a
+  // second still 0.7% of a busy docs-shop (docs/overhead.md). 5 a second is 18 000 requests an hour.
+  capturePerSecond: 5,
   maxBodyBytes: 16 * 1024,
   port: null,
   host: '127.0.0.1',
