@@ -80,6 +80,11 @@ export interface Options {
    * restored when it ends (src/warmup/tier-flags.ts); `default` leaves them. Default `default`.
    */
   warmTiering: 'default' | 'lowered';
+  /**
+   * Where the warm-up's replay client runs: `worker`, a worker thread of its own (the app's main
+   * thread then only serves the replayed requests), or `main`, the app's main thread. Default `worker`.
+   */
+  replayThread: 'worker' | 'main';
 }
 
 export const defaults: Readonly<Options> = Object.freeze({
@@ -112,6 +117,7 @@ export const defaults: Readonly<Options> = Object.freeze({
   skipPaths: [],
   replayConcurrency: null,
   warmTiering: 'default',
+  replayThread: 'worker',
 });
 
 /** The environment variable that carries an option: `windowMs` → `PREHEAT_WINDOW_MS`. */
