@@ -81,8 +81,9 @@ export interface Options {
    */
   warmTiering: 'default' | 'lowered';
   /**
-   * Where the warm-up's replay client runs: `worker`, a worker thread of its own (the app's main
-   * thread then only serves the replayed requests), or `main`, the app's main thread. Default `worker`.
+   * Where the warm-up's replay client runs: `main`, the app's main thread, or `worker`, a worker
+   * thread of its own (the app's main thread then only serves the replayed requests, but the
+   * process spends more CPU per request: docs/warmup-research.md). Default `main`.
    */
   replayThread: 'worker' | 'main';
 }
@@ -117,7 +118,7 @@ export const defaults: Readonly<Options> = Object.freeze({
   skipPaths: [],
   replayConcurrency: null,
   warmTiering: 'default',
-  replayThread: 'worker',
+  replayThread: 'main',
 });
 
 /** The environment variable that carries an option: `windowMs` → `PREHEAT_WINDOW_MS`. */
