@@ -81,6 +81,14 @@ test('the replay worker never keeps the process alive: an app that closes its se
   t.true(exitedAt - closedAt < 2000, `exited ${exitedAt - closedAt} ms after the server closed`);
 });
 
+test('a request replayed from the worker that ends the process leaves the crash marker: the in-flight count crosses threads', async (t) => {
+  const dir = guestProfile([{ url: '/ok' }, { url: '/boom' }]);
+  const g = startGuest({ PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_REPLAY_THREAD: 'worker', ...patient });
+  const end = await g.exited;
+  t.is(end.code, 7, 'the replayed /boom ended the process');
+  t.is(fs.readdirSync(dir).filter((n) => n.startsWith('warming-')).length, 1, g.stderr());
+});
+
 test('where the worker cannot be created (the permission model without --allow-worker), one warning and the main thread replays', async (t) => {
   const major = Number(process.versions.node.split('.')[0]);
   const permission = major >= 25 ? ['--permission', '--allow-net'] : major >= 22 ? ['--permission'] : ['--experimental-permission'];
