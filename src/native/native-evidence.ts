@@ -91,7 +91,7 @@ function combine(a: FunctionNativeCost | undefined, b: FunctionNativeCost): Func
   if (!a) return b;
   const categories: CostBreakdown = { ...a.categories };
   for (const [k, v] of Object.entries(b.categories)) categories[k as NativeCategory] = (categories[k as NativeCategory] ?? 0) + v!;
-  return { ...a, samples: a.samples + b.samples, categories };
+  return { ...a, samples: a.samples + b.samples, unoptimized: a.unoptimized + b.unoptimized, categories };
 }
 
 /** The callers, nearest first on the function's heaviest path, that the native samples saw as frames of their own. */

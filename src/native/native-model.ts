@@ -1,6 +1,6 @@
 import { childFor, emptyModel, frameKey, type Frame, type StackModel } from '../profile/stack-model';
 import { classifyNative, segmentCategory, type NativeCategory } from './categories';
-import type { NativeFrame, NativeSample } from './native-sample';
+import { isUnoptimizedTier, type NativeFrame, type NativeSample } from './native-sample';
 
 /** Where a JavaScript function's samples went: its own code ('js') or a native cost category. */
 export type CostBreakdown = Partial<Record<NativeCategory | 'js', number>>;
@@ -13,6 +13,14 @@ export interface FunctionNativeCost {
   column: number;
   /** Main-thread samples whose nearest JavaScript frame is this function. */
   samples: number;
+  /**
+   * Of those, the samples where the function ran unoptimized code (the interpreter or baseline
+   * code) after V8 had optimized it once: the tick log names every tier and is in time order;
+   * perf sees baseline code only (interpreted frames are one anonymous frame there) and cannot
+   * order samples against code events, so there it counts from the start, warm-up included.
+   * Samples in the deoptimizer are not counted here (they are `categories.deopt`): the two add up.
+   */
+  unoptimized: number;
   categories: CostBreakdown;
 }
 
@@ -70,10 +78,12 @@ export class NativeProfileBuilder {
         let fn = this.functions.get(fi);
         if (!fn) {
           const f = this.model.frames[fi]!;
-          fn = { name: f.name, url: f.url, line: f.line, column: f.column, samples: 0, categories: {} };
+          fn = { name: f.name, url: f.url, line: f.line, column: f.column, samples: 0, unoptimized: 0, categories: {} };
           this.functions.set(fi, fn);
         }
         fn.samples++;
+        const f = frames[nearestJs]!;
+        if (cost !== 'deopt' && isUnoptimizedTier(f.tier) && f.optimizedBefore !== false) fn.unoptimized++;
         fn.categories[cost] = (fn.categories[cost] ?? 0) + 1;
       }
       this.addJs(frames, nearestJs, cost);
