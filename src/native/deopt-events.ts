@@ -1,4 +1,4 @@
-import { isOptimizedTier, parseJsCodeName, type NativeFrame } from './native-sample';
+import { isOptimizedCode, parseJsCodeName, type NativeFrame } from './native-sample';
 import { inliningTable, unescape as unescapeLog, type Inlining } from './tick-log';
 
 /**
@@ -213,7 +213,7 @@ export class DeoptEvents {
       this.sfis.set(sfi, frame);
       this.sfiEver.set(sfi, frame);
     }
-    if (!isOptimizedTier(f[8])) return;
+    if (!isOptimizedCode(f[8])) return;
     const fn = this.state(frame);
     fn.optimized++;
     this.code.set(start, { fn, invalidated: false });

@@ -1,6 +1,6 @@
 import { childFor, emptyModel, frameKey, type Frame, type StackModel } from '../profile/stack-model';
 import { classifyNative, segmentCategory, type NativeCategory } from './categories';
-import { isUnoptimizedTier, type NativeFrame, type NativeSample } from './native-sample';
+import { isUnoptimizedCode, type NativeFrame, type NativeSample } from './native-sample';
 
 /** Where a JavaScript function's samples went: its own code ('js') or a native cost category. */
 export type CostBreakdown = Partial<Record<NativeCategory | 'js', number>>;
@@ -14,11 +14,12 @@ export interface FunctionNativeCost {
   /** Main-thread samples whose nearest JavaScript frame is this function. */
   samples: number;
   /**
-   * Of those, the samples where the function ran unoptimized code (the interpreter or baseline
-   * code) after V8 had optimized it once: the tick log names every tier and is in time order;
-   * perf sees baseline code only (interpreted frames are one anonymous frame there) and cannot
-   * order samples against code events, so there it counts from the start, warm-up included.
-   * Samples in the deoptimizer are not counted here (they are `categories.deopt`): the two add up.
+   * Of those, the samples where the function ran unoptimized code: the interpreter or baseline
+   * code, over the whole run (its warm-up included: V8 may never install optimized code for a
+   * function whose every compilation it throws away, so "after the first optimization" would
+   * miss the worst loops). The tick log names every tier; perf sees baseline code only
+   * (interpreted frames are one anonymous frame there). Samples in the deoptimizer are not
+   * counted here (they are `categories.deopt`), so the two add up.
    */
   unoptimized: number;
   categories: CostBreakdown;
@@ -82,8 +83,7 @@ export class NativeProfileBuilder {
           this.functions.set(fi, fn);
         }
         fn.samples++;
-        const f = frames[nearestJs]!;
-        if (cost !== 'deopt' && isUnoptimizedTier(f.tier) && f.optimizedBefore !== false) fn.unoptimized++;
+        if (cost !== 'deopt' && isUnoptimizedCode(frames[nearestJs]!.tier)) fn.unoptimized++;
         fn.categories[cost] = (fn.categories[cost] ?? 0) + 1;
       }
       this.addJs(frames, nearestJs, cost);

@@ -20,11 +20,6 @@ export interface NativeFrame {
    * `+` Maglev, `*` TurboFan; V8 14 adds `o` before and `'` after it). Absent when not known.
    */
   tier?: string;
-  /**
-   * Tick-log JS frames running unoptimized code: whether V8 had installed optimized code for the
-   * function before this sample (the log is in time order; perf samples cannot say).
-   */
-  optimizedBefore?: boolean;
 }
 
 export interface NativeSample {
@@ -70,12 +65,12 @@ function jsFrame(name: string, where: string, line: number, column: number, tier
 }
 
 /** Whether a tier marker names unoptimized code: the interpreter (`~`) or baseline code (`^`). */
-export function isUnoptimizedTier(tier: string | undefined): boolean {
+export function isUnoptimizedCode(tier: string | undefined): boolean {
   return tier !== undefined && /^[~^]/.test(tier);
 }
 
 /** Whether a tier marker names optimized code: Maglev (`+`) or TurboFan (`*`), on-stack replacement (`o`) included. */
-export function isOptimizedTier(tier: string | undefined): boolean {
+export function isOptimizedCode(tier: string | undefined): boolean {
   return tier !== undefined && /^o?[+*]/.test(tier);
 }
 

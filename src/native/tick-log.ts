@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { readSymbols, type SymbolTable } from './cpp-symbols';
-import { isOptimizedTier, isUnoptimizedTier, parseJsCodeName, v8Url, type NativeFrame, type NativeSample } from './native-sample';
+import { parseJsCodeName, v8Url, type NativeFrame, type NativeSample } from './native-sample';
 
 /** V8's StateTag values that matter here (the same on V8 11.3–14.6). */
 const VM_STATE_GC = 1;
@@ -36,8 +36,6 @@ export class TickLogParser {
   private readonly scriptByUrl = new Map<string, number>();
   /** JS functions by SharedFunctionInfo address, to name the functions V8 inlined. */
   private readonly functions = new Map<number, NativeFrame>();
-  /** Functions (by frameKey) V8 has installed optimized code for so far. */
-  private readonly optimized = new Set<string>();
   /** Libraries whose symbols could not be read, for one message. */
   readonly unsymbolized = new Set<string>();
 
@@ -139,7 +137,6 @@ export class TickLogParser {
     if (type === 'JS' || type === 'LazyCompile' || type === 'Function' || type === 'Script' || type === 'Eval') {
       frame = parseJsCodeName(name, f[8]);
       if (frame && f[7]) this.functions.set(Number(f[7]), frame);
-      if (frame && isOptimizedTier(frame.tier)) this.optimized.add(functionKey(frame));
     }
     if (!frame) {
       const label = type === 'Builtin' ? `Builtins_${name}` : type === 'RegExp' ? `RegExp: ${name}` : type === 'BytecodeHandler' ? `BytecodeHandler:${name}` : name || type;
@@ -202,13 +199,7 @@ export class TickLogParser {
     const at = this.indexOf(address);
     if (at >= 0) {
       const entry = this.code[at]!;
-      if (address < entry.start + entry.size) {
-        if (entry.frame.kind !== 'js') return [entry.frame];
-        const frames = this.jsFramesAt(entry, address, isReturnAddress);
-        // Unoptimized code of a function V8 had optimized already: what a deopt loop costs.
-        if (isUnoptimizedTier(entry.frame.tier)) frames[frames.length - 1] = { ...frames[frames.length - 1]!, optimizedBefore: this.optimized.has(functionKey(entry.frame)) };
-        return frames;
-      }
+      if (address < entry.start + entry.size) return entry.frame.kind === 'js' ? this.jsFramesAt(entry, address, isReturnAddress) : [entry.frame];
     }
     for (const lib of this.libraries) {
       if (address < lib.start || address >= lib.end) continue;
@@ -259,10 +250,6 @@ export function inliningTable(raw: string): Inlining[] {
   const re = /F(\d+)O(\d+)(?:I(\d+))?/g;
   for (let m = re.exec(raw); m; m = re.exec(raw)) out.push({ fn: Number(m[1]), position: Number(m[2]), parent: m[3] === undefined ? -1 : Number(m[3]) });
   return out;
-}
-
-function functionKey(f: NativeFrame): string {
-  return `${f.name}\u0000${f.url}\u0000${f.line}\u0000${f.column}`;
 }
 
 function inTier(frame: NativeFrame, tier: string | undefined): NativeFrame {
