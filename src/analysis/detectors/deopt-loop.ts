@@ -7,7 +7,7 @@ import { percent } from './hot-lines';
 /**
  * Optimized code thrown away this many times (deoptimized after install, or discarded before it)
  * makes a loop. Argument types that change between phases, hidden classes that settle into a
- * polymorphic or megamorphic access and `arguments` use were measured at 1–7 on V8 11.3–14.6,
+ * polymorphic or megamorphic access and `arguments` use were measured at 1–6 on V8 11.3–14.6,
  * all in the first phases of the run: V8's feedback covers the new case and the code stays
  * (docs/v8.md, "Deoptimizations").
  */
