@@ -161,6 +161,8 @@ export class DeoptEvents {
 
   /** `deoptsLogged`: whether the log could hold code and deoptimization events (see DeoptSummary). */
   result(deoptsLogged = true): DeoptSummary {
+    // Functions whose optimized code the log saw (under perf: outside the CPU profile's window).
+    const inLog = new Set([...this.functions.values()].filter((fn) => fn.optimized > 0));
     for (const t of this.traced.values()) {
       // The trace prints tagged pointers (the address + 1). Without code events in the log (under
       // perf), a function is known by its name only: url '' and line 0, for the report to resolve.
@@ -170,8 +172,8 @@ export class DeoptEvents {
         fn.aborted += n;
         fn.reasons.set(reason, (fn.reasons.get(reason) ?? 0) + n);
       }
-      if (deoptsLogged) continue;
-      // No deoptimizations in the log: each installed compilation of a tier beyond the first
+      if (deoptsLogged || inLog.has(fn)) continue;
+      // No code events in the log: each installed compilation of a tier beyond the first
       // replaced code V8 had thrown away (V8 does not optimize a function whose code is valid).
       for (const n of t.installed.values()) {
         fn.optimized += n;

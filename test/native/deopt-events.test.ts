@@ -69,6 +69,15 @@ test('without code events in the log (under perf), the trace alone counts re-ins
   t.like(placed.get('add'), { url: '', line: 0 });
 });
 
+test('under perf, a function whose code the log did see (outside the profile) is counted from the log, not inferred', (t) => {
+  const events = new DeoptEvents();
+  for (const l of fs.readFileSync(fixture('native', 'logs', 'deopts-node20.v8.log'), 'utf8').split('\n')) events.logLine(l);
+  for (const l of fs.readFileSync(fixture('native', 'logs', 'deopts-node20.trace.txt'), 'utf8').split('\n')) events.traceLine(l);
+  const twice = events.result(false).functions.find((f) => f.name === 'twice')!;
+  t.like(twice, { line: 6, optimized: 5, deoptimized: 4, aborted: 2 });
+  t.false(twice.reasons.some((r) => r.reason === REPLACED));
+});
+
 test('a deoptimized code object counts once, however many of its frames leave it, and moved code is followed', (t) => {
   const events = new DeoptEvents();
   for (const line of [
