@@ -28,7 +28,10 @@ export const Codes = {
   warmupSkipped: 'PREHEAT_W010',
   /** The readiness server could not listen. */
   readinessFailed: 'PREHEAT_W011',
-  /** Part of the warm-up cannot run here (V8 natives refused, the heap scan failed); the rest goes on. */
+  /**
+   * Part of the warm-up cannot run here (V8 natives refused, the heap scan failed, the replay's
+   * worker thread could not start or died and the replay runs on the app's main thread); the rest goes on.
+   */
   warmupDegraded: 'PREHEAT_W012',
   /** Recorded requests that break the replay rules (method, path, body size) are not replayed. */
   replaySkipped: 'PREHEAT_W013',

@@ -9,6 +9,8 @@
 //   --nodes LIST Node majors to run under besides this one, from scripts/ci/install-node.sh's
 //                cache (default: those already installed; `none` for this Node only)
 //   --json FILE  the results
+// deopt-loop is measured only by `preheat flame --native` (V8's deoptimization log): every program
+// also runs under it, on the machine's Node only; on the other versions deopt-loop is not scored.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -66,6 +68,23 @@ function findingsOf(node, dir, file) {
   }
 }
 
+/**
+ * `deopt-loop` findings: only `preheat flame --native` measures them (V8's deoptimization log), so
+ * each program also runs under it, on the machine's Node (each run takes seconds of log parsing).
+ */
+function deoptFindingsOf(node, dir, file) {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'preheat-findings-native-'));
+  try {
+    const script = file.endsWith('.ts') ? file.replace(/\.ts$/, '.js') : file;
+    const r = spawnSync(process.execPath, [path.join(repo, 'bin', 'preheat.js'), 'flame', '--native', '--capture', 'prof', '--out', out, '--', node.bin, path.join(dir, script), String(ms)], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    const file_ = path.join(out, 'findings.json');
+    if (!fs.existsSync(file_)) return { error: `flame --native: exit ${r.status}: ${(r.stderr || '').trim().split('\n').pop()}` };
+    return { findings: JSON.parse(fs.readFileSync(file_, 'utf8')).filter((f) => f.kind === 'deopt-loop') };
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+}
+
 const same = (f, e) => f.kind === e.kind && f.function === e.function && f.line === e.line;
 
 function score() {
@@ -75,13 +94,20 @@ function score() {
       const counts = Object.fromEntries(KINDS.map((k) => [k, { expected: 0, found: 0, falsePositives: 0, unconfirmedFalse: 0, wrongKind: 0 }]));
       const programs = [];
       for (const label of set.labels) {
+        const scoreDeopt = node.bin === process.execPath && !quick;
+        const expect = label.expect.filter((e) => scoreDeopt || e.kind !== 'deopt-loop');
         const got = findingsOf(node, set.dir, label.file);
+        if (!got.error && scoreDeopt) {
+          const native = deoptFindingsOf(node, set.dir, label.file);
+          if (native.error) got.error = native.error;
+          else got.findings = [...got.findings.filter((f) => f.kind !== 'deopt-loop'), ...native.findings];
+        }
         if (got.error) {
           programs.push({ file: label.file, error: got.error });
           continue;
         }
         const missed = [];
-        for (const e of label.expect) {
+        for (const e of expect) {
           const c = (counts[e.kind] ??= { expected: 0, found: 0, falsePositives: 0, unconfirmedFalse: 0, wrongKind: 0 });
           c.expected++;
           if (got.findings.some((f) => same(f, e))) c.found++;
@@ -90,7 +116,7 @@ function score() {
             if (got.findings.some((f) => f.function === e.function && f.line === e.line)) c.wrongKind++;
           }
         }
-        const extra = got.findings.filter((f) => !label.expect.some((e) => same(f, e)));
+        const extra = got.findings.filter((f) => !expect.some((e) => same(f, e)));
         for (const f of extra) {
           const c = (counts[f.kind] ??= { expected: 0, found: 0, falsePositives: 0, unconfirmedFalse: 0, wrongKind: 0 });
           if (f.confirmed === false) c.unconfirmedFalse++;

@@ -38,8 +38,11 @@ const measured = quick ? 200 : 1000;
 const settle = Number(opt('--settle', quick ? 1000 : 20000));
 const multiples = opt('--naive', quick ? '1' : '1,2,4').split(',').map(Number);
 const steadyAfterMs = Number(opt('--steady-after-ms', quick ? 1000 : 2000));
-/** What preheat's replay uses by default (PREHEAT_REPLAY_CONCURRENCY): the naive replay sends as many. */
-const REPLAY_CONCURRENCY = 4;
+/**
+ * What preheat's replay uses by default (PREHEAT_REPLAY_CONCURRENCY unset: one per usable CPU, 2 to
+ * 8): the naive replay sends as many. It was a fixed 4 before preheat's default followed the CPUs.
+ */
+const REPLAY_CONCURRENCY = require('../../dist/src/warmup/cpu-budget').defaultReplayConcurrency();
 const variants = optAll('--variant').map((v) => {
   const [name, envs = ''] = v.split(':');
   return { name, env: Object.fromEntries(envs.split(',').filter(Boolean).map((kv) => kv.split('='))) };
@@ -60,7 +63,14 @@ const paths = (() => {
 // traffic does too, so a compression path the warm-up leaves cold shows.
 const clientHeaders = { 'accept-encoding': 'gzip, deflate, br' };
 installServiceDeps(cwd);
-const boot = (env, withAgent) => (external ? bootExternal(external, { cwd, env, withAgent }) : bootService(serviceName, { env, withAgent }));
+/**
+ * A third-party service listens on one port for the whole race, as a deployed service does on
+ * every boot: preheat warms the server on the recorded port at once. With a new port per boot it
+ * waited 3 s for a server on the recorded one before warming the first (README, "Warm-up"), and
+ * that wait was counted in its warm-up time.
+ */
+let externalPort = null;
+const boot = (env, withAgent) => (external ? bootExternal(external, { cwd, env, withAgent, port: externalPort }) : bootService(serviceName, { env, withAgent }));
 const stop = stopService;
 const sinceMs = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const median = (xs) => {
@@ -176,7 +186,7 @@ async function runPreheat(dir, env = {}) {
   const readyMs = sinceMs(t0);
   const st = await getJson(rp, '/status');
   // What /status said at ready: when the ratios miss, stale or failing replays say why.
-  const atReady = { phase: st.phase, detail: st.detail, stale: st.stale, replayed: st.replayed, errors: st.errors, rule: st.latency?.rule };
+  const atReady = { phase: st.phase, reason: st.reason, stale: st.stale, replayed: st.replayed, errors: st.errors, rule: st.rule, thread: st.replayThread };
   const result = { readyMs, warmMs: readyMs - listenMs, ready: ok, firstReadyStatus: first, optimized: st.optimized, hot: st.hot, atReady, ...(await measure(p)) };
   await stop(child);
   return result;
@@ -235,6 +245,7 @@ function timeToMatch(naiveByMultiple, target) {
 }
 
 async function main() {
+  if (external) externalPort = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'preheat-bench-'));
   const requests = await record(dir);
   const names = ['preheat', ...variants.map((v) => `preheat ${v.name}`), 'cold', ...multiples.map((k) => `naive ${k}x`)];
@@ -278,7 +289,7 @@ async function main() {
     summary.preheat.median[100],
   );
   match.ms = match.beyond ? null : round(match.multiple * summary.preheat.warmMs, 0);
-  const out = { service: serviceName, node: process.version, runs, measuredRequests: measured, settleRequests: settle, steadyAfterMs, multiples, naiveToMatch: match, summary, results };
+  const out = { service: serviceName, node: process.version, runs, replayConcurrency: REPLAY_CONCURRENCY, measuredRequests: measured, settleRequests: settle, steadyAfterMs, multiples, naiveToMatch: match, summary, results };
   if (opt('--json')) fs.writeFileSync(opt('--json'), JSON.stringify(out, null, 2));
   console.log(`\nwarm-up race on ${serviceName}, Node ${process.version}, ${runs} run(s); window median / steady median (mean / steady mean)`);
   console.log('contender        ready ms  warm ms   first10        first100       first' + measured);
@@ -293,7 +304,10 @@ async function main() {
         ? `naive replay matched preheat's first-100 ratio already at ${match.multiple}x its warm-up time`
         : `naive replay needs ${match.multiple}x preheat's warm-up time (${match.ms} ms) to match its first-100 ratio`,
   );
-  for (const [i, x] of results.preheat.entries()) console.log(`preheat run ${i + 1} at ready: ${JSON.stringify({ ready: x.ready, ...x.atReady, optimized: x.optimized, hot: x.hot })}`);
+  for (const [name, list] of Object.entries(results)) {
+    if (name.startsWith('preheat')) for (const [i, x] of list.entries()) console.log(`${name} run ${i + 1} at ready: ${JSON.stringify({ ready: x.ready, warmMs: round(x.warmMs, 0), ...x.atReady, optimized: x.optimized, hot: x.hot })}`);
+    if (name.startsWith('naive')) console.log(`${name} sent per run: ${list.map((x) => x.sent).join(', ')}`);
+  }
 }
 
 main().catch((e) => {

@@ -38,11 +38,11 @@ function bootService(name, { withAgent = false, env = {} } = {}) {
 
 /**
  * Boots a third-party service: `command` is "<script.js> [args]", split on white space, with every
- * `{port}` replaced by a free port; the script is resolved against `cwd`. Such an app prints no
+ * `{port}` replaced by `port` (default: a free port); the script is resolved against `cwd`. Such an app prints no
  * "listening <port>" line of ours, so `port` resolves once that port answers HTTP (any status).
  */
-async function bootExternal(command, { cwd = process.cwd(), withAgent = false, env = {} } = {}) {
-  const appPort = await freePort();
+async function bootExternal(command, { cwd = process.cwd(), withAgent = false, env = {}, port: fixedPort = null } = {}) {
+  const appPort = fixedPort ?? (await freePort());
   const [script, ...args] = command.trim().split(/\s+/).map((a) => a.replaceAll('{port}', String(appPort)));
   const child = spawn(process.execPath, [...(withAgent ? ['--require', agent] : []), path.resolve(cwd, script), ...args], {
     cwd,

@@ -1,4 +1,5 @@
 import type { DetectorInput } from './detector';
+import { deoptLoop } from './detectors/deopt-loop';
 import { exceptionControlFlow } from './detectors/exception-control-flow';
 import { gcPressure } from './detectors/gc-pressure';
 import { stringInterning } from './detectors/string-interning';
@@ -13,7 +14,7 @@ export interface DetectOptions {
 /** Every detector over one input; one finding per kind, function and line, biggest share first. */
 export function detectFindings(input: DetectorInput, options: DetectOptions = {}): Finding[] {
   const minShare = options.minShare ?? 0.02;
-  const all = [exceptionControlFlow(minShare), stringInterning(minShare), gcPressure, syncIo(minShare)].flatMap((d) => d(input));
+  const all = [exceptionControlFlow(minShare), stringInterning(minShare), gcPressure, syncIo(minShare), deoptLoop(minShare)].flatMap((d) => d(input));
   // A line that throws and is caught is that finding; its hot JSON.parse is not also string-interning.
   const throwing = new Set(all.filter((f) => f.kind === 'exception-control-flow').map((f) => `${f.file}\u0000${f.line}`));
   const seen = new Set<string>();

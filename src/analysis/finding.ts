@@ -4,7 +4,7 @@ import type { NativeEvidence } from '../native/native-evidence';
  * A finding: a wasteful hot path, with where it is, how much CPU it costs and what to do.
  * findings.json is a list of these (docs/architecture.md, "Boundaries").
  */
-export type FindingKind = 'exception-control-flow' | 'string-interning' | 'gc-pressure' | 'sync-io';
+export type FindingKind = 'exception-control-flow' | 'string-interning' | 'gc-pressure' | 'sync-io' | 'deopt-loop';
 
 export interface Finding {
   kind: FindingKind;
@@ -12,7 +12,7 @@ export interface Finding {
   function: string;
   /** As shown to the user: relative to the working directory when inside it, else a path or URL; the original source when a source map says so. */
   file: string;
-  /** 1-based; 0 when the finding has no line (gc-pressure). */
+  /** 1-based; 0 when the finding has no line (gc-pressure); the function's own line for deopt-loop. */
   line: number;
   /** Fraction of all busy samples, 0–1. */
   share: number;

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCodes, PreheatError } from '../errors';
 import { captureNative, checkPerf, isNodeCommand, type CaptureMethod } from '../native/capture';
+import type { DeoptSummary } from '../native/deopt-events';
 import type { NativeProfile } from '../native/native-model';
 import { loadInputs } from '../profile/load-inputs';
 import { emptyModel, type StackModel } from '../profile/stack-model';
@@ -57,11 +58,13 @@ export async function flameCommand(args: string[], io: Io): Promise<number> {
 
     let outcome: { code: number | null; signal: NodeJS.Signals | null };
     let native: NativeProfile | null = null;
+    let deopts: DeoptSummary | null = null;
     try {
       if (method) {
         const result = await captureNative({ command, env, workDir, method, frequency });
         outcome = result;
         native = result.profile;
+        deopts = result.deopts;
         for (const note of result.notes) io.err(`preheat: ${note}\n`);
       } else {
         outcome = await runChild(command[0]!, command.slice(1), env);
@@ -84,7 +87,7 @@ export async function flameCommand(args: string[], io: Io): Promise<number> {
       out,
       title: `preheat flame — ${command.join(' ')}`,
       top,
-      ...(native ? { native: { profile: native, source } } : {}),
+      ...(native ? { native: { profile: native, source, deopts } } : {}),
     });
 
     io.out(

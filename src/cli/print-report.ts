@@ -16,5 +16,6 @@ export function printReport(report: Report, io: Io): void {
   for (const f of report.findings) {
     io.out(`  ${f.kind}${f.confirmed === false ? " (unconfirmed)" : ""}  ${percent(f.share)}  ${f.function}${f.file ? ` ${f.file}:${f.line}` : ''}\n    ${f.evidence}\n    → ${f.advice}\n`);
   }
+  for (const note of report.notes) io.out(`  (${note})\n`);
   io.out(`\nWrote ${Object.values(report.files).map((f) => path.relative(process.cwd(), f) || f).join(', ')}\n`);
 }

@@ -97,6 +97,12 @@ export interface Options {
    * restored when it ends (src/warmup/tier-flags.ts); `default` leaves them. Default `default`.
    */
   warmTiering: 'default' | 'lowered';
+  /**
+   * Where the warm-up's replay client runs: `main`, the app's main thread, or `worker`, a worker
+   * thread of its own (the app's main thread then only serves the replayed requests, but the
+   * process spends more CPU per request: docs/warmup-research.md). Default `main`.
+   */
+  replayThread: 'worker' | 'main';
 }
 
 export const defaults: Readonly<Options> = Object.freeze({
@@ -136,6 +142,7 @@ export const defaults: Readonly<Options> = Object.freeze({
   skipPaths: [],
   replayConcurrency: null,
   warmTiering: 'default',
+  replayThread: 'main',
 });
 
 /** The environment variable that carries an option: `windowMs` → `PREHEAT_WINDOW_MS`. */

@@ -85,6 +85,7 @@ const parsers: { [K in keyof Options]: Parser<Options[K]> } = {
   skipPaths: globs,
   replayConcurrency: integer(1, 256, 'requests'),
   warmTiering: oneOf('default', 'lowered'),
+  replayThread: oneOf('worker', 'main'),
 };
 
 const keys = Object.keys(parsers) as (keyof Options)[];

@@ -3,6 +3,7 @@ import { runChild } from '../run-child';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { DeoptEvents, type DeoptSummary } from './deopt-events';
 import { NativeProfileBuilder, type NativeProfile } from './native-model';
 import type { NativeSample } from './native-sample';
 import { PerfMap, PerfMapTail } from './perf-map';
@@ -65,8 +66,29 @@ export interface CaptureResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   profile: NativeProfile;
+  /** What V8 logged about its optimized code (for deopt-loop); null when it could not be asked (see notes). */
+  deopts: DeoptSummary | null;
   /** Notes for the user (libraries without symbols, and the like). */
   notes: string[];
+}
+
+/** V8 copies the trace file's name into a 128-byte buffer: a longer path is cut, and V8 dies if it cannot open what is left. */
+const MAX_TRACE_PATH_BYTES = 128;
+
+/**
+ * The V8 flags that make it log each deoptimization (`code-deopt` events in its log, with the
+ * reason) and trace its optimizations, aborted ones included, into a file of ours. On V8 11.3–13.6
+ * --log-deopt also prints every deoptimization on stdout, which is the command's: the code trace is
+ * redirected into the work directory, and it must be a regular file V8 can open, or V8 dies at the
+ * first deoptimization (docs/v8.md, "Deoptimizations").
+ */
+function deoptFlags(workDir: string): { flags: string[]; trace: string } | { flags: []; note: string } {
+  const trace = path.join(workDir, 'v8-code-trace.txt');
+  const bytes = Buffer.byteLength(trace);
+  if (bytes > MAX_TRACE_PATH_BYTES) {
+    return { flags: [], note: `deopt loops are not measured: V8 takes a trace file path of at most ${MAX_TRACE_PATH_BYTES} bytes, and the work directory's gives ${bytes} (set TMPDIR to a shorter directory)` };
+  }
+  return { flags: ['--log-deopt', '--trace-opt', '--redirect-code-traces', `--redirect-code-traces-to=${trace}`], trace };
 }
 
 /**
@@ -87,12 +109,18 @@ export async function captureNative(run: CaptureRun): Promise<CaptureResult> {
     // thread holds the code-object registry lock (seen during Error stack capture). Interpreted
     // frames then show as the interpreter's trampoline; hot code is compiled and named anyway.
     // --no-compact-code-space: perf maps do not follow code that V8 moves when it compacts.
-    const { command, env } = withV8Flags(run, ['--perf-basic-prof', '--no-compact-code-space', ...v8Log]);
+    // With node on the command line, the same log gets V8's code and deoptimization events.
+    const deopt = isNodeCommand(run.command) ? deoptFlags(run.workDir) : null;
+    const logCode = deopt && 'trace' in deopt ? ['--log-code', ...deopt.flags] : [];
+    const { command, env } = withV8Flags(run, ['--perf-basic-prof', '--no-compact-code-space', ...v8Log, ...logCode]);
     // perf stamps samples with CLOCK_MONOTONIC (-k mono), the clock PerfMapTail stamps map lines with.
     const tail = new PerfMapTail();
     const record = ['record', '-q', '-k', 'mono', '-F', String(run.frequency), '-g', '-o', data, '--', ...command];
     const outcome = await runChild('perf', record, env, (child) => child.pid !== undefined && tail.start(child.pid));
     tail.stop();
+    let deopts: DeoptSummary | null = null;
+    if (deopt && 'trace' in deopt) deopts = await readDeopts(path.join(run.workDir, 'perf-v8.log'), deopt.trace, false);
+    else notes.push(deopt ? deopt.note : "deopt loops are not measured: V8's deoptimization log needs the command to start node itself (NODE_OPTIONS cannot carry --log-deopt)");
     const maps = new Map<number, PerfMap | null>();
     const jitName = (pid: number, address: number, time: number) => {
       if (!maps.has(pid)) maps.set(pid, tail.mapFor(pid));
@@ -106,18 +134,40 @@ export async function captureNative(run: CaptureRun): Promise<CaptureResult> {
     parser.end();
     // The maps are ours (written by the processes we ran) and grow with every run: leave none.
     for (const pid of parser.pids) fs.rmSync(`/tmp/perf-${pid}.map`, { force: true });
-    return { ...outcome, profile: builder.result(), notes };
+    return { ...outcome, profile: builder.result(), deopts, notes };
   }
   const log = path.join(run.workDir, 'v8.log');
   const interval = `--prof-sampling-interval=${intervalMicros}`;
+  // The tick log needs node on the command line (flame checks), so the deoptimization flags go there too.
+  const deopt = deoptFlags(run.workDir);
+  if (!('trace' in deopt)) notes.push(deopt.note);
   // Without --no-short-builtin-calls V8 runs builtins from a copy that the log gives no address for.
-  const { command, env } = withV8Flags(run, ['--prof', interval, '--no-short-builtin-calls', `--logfile=${log}`, '--no-logfile-per-isolate']);
+  const { command, env } = withV8Flags(run, ['--prof', interval, '--no-short-builtin-calls', `--logfile=${log}`, '--no-logfile-per-isolate', ...deopt.flags]);
   const outcome = await runChild(command[0]!, command.slice(1), env);
   const parser = new TickLogParser(add);
-  if (fs.existsSync(log)) await readLines(fs.createReadStream(log), (l) => parser.line(l));
-  else notes.push('the command wrote no V8 tick log (did it start node?)');
+  const events = 'trace' in deopt ? new DeoptEvents() : null;
+  if (fs.existsSync(log)) {
+    await readLines(fs.createReadStream(log), (l) => {
+      parser.line(l);
+      events?.logLine(l);
+    });
+  } else notes.push('the command wrote no V8 tick log (did it start node?)');
   for (const lib of parser.unsymbolized) notes.push(`no C++ symbols for ${lib} (is binutils' nm installed?): its frames are named by library only`);
-  return { ...outcome, profile: builder.result(), notes };
+  if (events && 'trace' in deopt && fs.existsSync(deopt.trace)) await readLines(fs.createReadStream(deopt.trace), (l) => events.traceLine(l));
+  return { ...outcome, profile: builder.result(), deopts: events && fs.existsSync(log) ? events.result() : null, notes };
+}
+
+/**
+ * Deoptimization events from a V8 log and its code trace (the trace is missing when nothing was
+ * traced). Under perf the agent's CPU profile runs beside the log, and V8 then logs no
+ * deoptimizations (`deoptsLogged` false): the trace's aborted compilations still count.
+ */
+async function readDeopts(log: string, trace: string, deoptsLogged: boolean): Promise<DeoptSummary | null> {
+  if (!fs.existsSync(log)) return null;
+  const events = new DeoptEvents();
+  await readLines(fs.createReadStream(log), (l) => events.logLine(l));
+  if (fs.existsSync(trace)) await readLines(fs.createReadStream(trace), (l) => events.traceLine(l));
+  return events.result(deoptsLogged);
 }
 
 /**

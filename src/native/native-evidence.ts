@@ -20,7 +20,8 @@ export interface NativeEvidence {
   program: CostBreakdown;
   /**
    * Whether the function's native frames show the cost the finding names (its confirming
-   * categories at 5% or more of its samples); null when it has too few samples to say.
+   * categories at 5% or more of its samples); null when it has too few samples to say. Always
+   * true for deopt-loop, which is made from V8's own deoptimization log.
    */
   confirmed: boolean | null;
 }
@@ -35,6 +36,9 @@ export const CONFIRMING: Record<FindingKind, NativeCategory[]> = {
   'string-interning': ['string-table', 'megamorphic-ic'],
   'gc-pressure': ['gc'],
   'sync-io': ['kernel'],
+  // Made from V8's own deoptimization log: the categories only show where the deoptimizer and the
+  // compilers ran (the loop's main cost, unoptimized code, is JavaScript of its own).
+  'deopt-loop': ['deopt', 'compiler'],
 };
 
 /**
@@ -67,7 +71,7 @@ export function withNativeEvidence(findings: Finding[], jsModel: StackModel, nat
     }
     const own = fn ? shares(fn.categories, fn.samples) : {};
     const confirming = CONFIRMING[finding.kind].reduce((n, c) => n + (own[c] ?? 0), 0);
-    const confirmed = (fn?.samples ?? 0) < MIN_SAMPLES_FOR_VERDICT ? null : confirming >= CONFIRMING_SHARE;
+    const confirmed = finding.kind === 'deopt-loop' ? true : (fn?.samples ?? 0) < MIN_SAMPLES_FOR_VERDICT ? null : confirming >= CONFIRMING_SHARE;
     const evidence: NativeEvidence = { source, samples: fn?.samples ?? 0, function: own, program, confirmed };
     if (inlinedInto !== undefined) evidence.inlinedInto = inlinedInto;
     const merged: Finding = {
@@ -94,7 +98,7 @@ function combine(a: FunctionNativeCost | undefined, b: FunctionNativeCost): Func
   if (!a) return b;
   const categories: CostBreakdown = { ...a.categories };
   for (const [k, v] of Object.entries(b.categories)) categories[k as NativeCategory] = (categories[k as NativeCategory] ?? 0) + v!;
-  return { ...a, samples: a.samples + b.samples, categories };
+  return { ...a, samples: a.samples + b.samples, unoptimized: a.unoptimized + b.unoptimized, categories };
 }
 
 /** The callers, nearest first on the function's heaviest path, that the native samples saw as frames of their own. */

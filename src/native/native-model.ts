@@ -1,6 +1,6 @@
 import { childFor, emptyModel, frameKey, type Frame, type StackModel } from '../profile/stack-model';
 import { classifyNative, segmentCategory, type NativeCategory } from './categories';
-import type { NativeFrame, NativeSample } from './native-sample';
+import { isUnoptimizedCode, type NativeFrame, type NativeSample } from './native-sample';
 
 /** Where a JavaScript function's samples went: its own code ('js') or a native cost category. */
 export type CostBreakdown = Partial<Record<NativeCategory | 'js', number>>;
@@ -13,6 +13,15 @@ export interface FunctionNativeCost {
   column: number;
   /** Main-thread samples whose nearest JavaScript frame is this function. */
   samples: number;
+  /**
+   * Of those, the samples where the function ran unoptimized code: the interpreter or baseline
+   * code, over the whole run (its warm-up included: V8 may never install optimized code for a
+   * function whose every compilation it throws away, so "after the first optimization" would
+   * miss the worst loops). The tick log names every tier; perf sees baseline code only
+   * (interpreted frames are one anonymous frame there). Samples in the deoptimizer are not
+   * counted here (they are `categories.deopt`), so the two add up.
+   */
+  unoptimized: number;
   categories: CostBreakdown;
 }
 
@@ -70,10 +79,11 @@ export class NativeProfileBuilder {
         let fn = this.functions.get(fi);
         if (!fn) {
           const f = this.model.frames[fi]!;
-          fn = { name: f.name, url: f.url, line: f.line, column: f.column, samples: 0, categories: {} };
+          fn = { name: f.name, url: f.url, line: f.line, column: f.column, samples: 0, unoptimized: 0, categories: {} };
           this.functions.set(fi, fn);
         }
         fn.samples++;
+        if (cost !== 'deopt' && isUnoptimizedCode(frames[nearestJs]!.tier)) fn.unoptimized++;
         fn.categories[cost] = (fn.categories[cost] ?? 0) + 1;
       }
       this.addJs(frames, nearestJs, cost);

@@ -15,6 +15,11 @@ export interface NativeFrame {
   column: number;
   /** JS frames from a tick log: the source line the sample was on (or the call, for callers). */
   sourceLine?: number;
+  /**
+   * JS frames: the tier of the code the frame ran, as V8 marks it (`~` Ignition, `^` Sparkplug,
+   * `+` Maglev, `*` TurboFan; V8 14 adds `o` before and `'` after it). Absent when not known.
+   */
+  tier?: string;
 }
 
 export interface NativeSample {
@@ -44,17 +49,29 @@ const JS_SYMBOL = /^(?:JS|LazyCompile|Function|Script|Eval|InterpretedFunction):
 export function parseJsSymbol(symbol: string): NativeFrame | null {
   const m = JS_SYMBOL.exec(symbol);
   if (!m) return null;
-  return jsFrame(m[2]!, m[3]!, Number(m[4]), Number(m[5]));
+  return jsFrame(m[2]!, m[3]!, Number(m[4]), Number(m[5]), m[1]);
 }
 
-/** `name url:line:col` as the tick log's code-creation events write it. */
-export function parseJsCodeName(name: string): NativeFrame | null {
+/** `name url:line:col` as the tick log's code-creation events write it; `tier` is the event's tier field. */
+export function parseJsCodeName(name: string, tier?: string): NativeFrame | null {
   const m = /^(.*) (\S*):(\d+):(\d+)$/.exec(name);
-  return m ? jsFrame(m[1]!, m[2]!, Number(m[3]), Number(m[4])) : null;
+  return m ? jsFrame(m[1]!, m[2]!, Number(m[3]), Number(m[4]), tier) : null;
 }
 
-function jsFrame(name: string, where: string, line: number, column: number): NativeFrame {
-  return { name: name.trim(), kind: 'js', url: v8Url(where), line, column };
+function jsFrame(name: string, where: string, line: number, column: number, tier?: string): NativeFrame {
+  const frame: NativeFrame = { name: name.trim(), kind: 'js', url: v8Url(where), line, column };
+  if (tier) frame.tier = tier;
+  return frame;
+}
+
+/** Whether a tier marker names unoptimized code: the interpreter (`~`) or baseline code (`^`). */
+export function isUnoptimizedCode(tier: string | undefined): boolean {
+  return tier !== undefined && /^[~^]/.test(tier);
+}
+
+/** Whether a tier marker names optimized code: Maglev (`+`) or TurboFan (`*`), on-stack replacement (`o`) included. */
+export function isOptimizedCode(tier: string | undefined): boolean {
+  return tier !== undefined && /^o?[+*]/.test(tier);
 }
 
 /** V8 names CommonJS files by path and ES modules by URL; the stack model uses URLs for both. */

@@ -7,7 +7,7 @@ const VM_STATE_GC = 1;
 const VM_STATE_IDLE = 8;
 
 /** One inlined call: the function (index into the code's inlined list), where it was called, and by which inlining (-1: the code's own function). */
-interface Inlining {
+export interface Inlining {
   fn: number;
   position: number;
   parent: number;
@@ -104,7 +104,8 @@ export class TickLogParser {
       const inl = src.inlined[inlining];
       const fn = inl && this.functions.get(fns[inl.fn]!);
       if (!inl || !fn) break;
-      frames.push(withLine(fn, this.lineOf(this.scriptByUrl.get(fn.url), position)));
+      // An inlined function runs as part of the code it was inlined into, in that code's tier.
+      frames.push(withLine(inTier(fn, entry.frame.tier), this.lineOf(this.scriptByUrl.get(fn.url), position)));
       position = inl.position;
       inlining = inl.parent;
     }
@@ -134,7 +135,7 @@ export class TickLogParser {
     if (!Number.isFinite(start) || !Number.isFinite(size)) return;
     let frame: NativeFrame | null = null;
     if (type === 'JS' || type === 'LazyCompile' || type === 'Function' || type === 'Script' || type === 'Eval') {
-      frame = parseJsCodeName(name);
+      frame = parseJsCodeName(name, f[8]);
       if (frame && f[7]) this.functions.set(Number(f[7]), frame);
     }
     if (!frame) {
@@ -244,11 +245,17 @@ function positionTable(raw: string): Int32Array {
 }
 
 /** `F0O544F1O266I0` → inlined calls: function index, call position, parent inlining (-1: outermost). */
-function inliningTable(raw: string): Inlining[] {
+export function inliningTable(raw: string): Inlining[] {
   const out: Inlining[] = [];
   const re = /F(\d+)O(\d+)(?:I(\d+))?/g;
   for (let m = re.exec(raw); m; m = re.exec(raw)) out.push({ fn: Number(m[1]), position: Number(m[2]), parent: m[3] === undefined ? -1 : Number(m[3]) });
   return out;
+}
+
+function inTier(frame: NativeFrame, tier: string | undefined): NativeFrame {
+  if (frame.tier === tier) return frame;
+  const { tier: _, ...rest } = frame;
+  return tier === undefined ? rest : { ...rest, tier };
 }
 
 function withLine(frame: NativeFrame, sourceLine: number): NativeFrame {
@@ -262,7 +269,7 @@ function isNodeBinary(file: string): boolean {
 const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\' };
 
 /** V8's log escapes commas and control characters: \x2C, \n, \uXXXX. */
-function unescape(s: string): string {
+export function unescape(s: string): string {
   if (!s.includes('\\')) return s;
   return s.replace(/\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|([nrt\\]))/g, (_, x, u, c) => (c ? ESCAPES[c]! : String.fromCharCode(parseInt(x ?? u, 16))));
 }

@@ -38,6 +38,8 @@ export interface Status {
   rule: 'latency' | 'count';
   /** Per judged request, recorded vs current server-side latency (empty under the `count` rule). */
   latency: KeyLatency[];
+  /** Where the replay client runs: `worker` (a thread of its own), `main` (the app's thread); null before it ran. */
+  replayThread: 'worker' | 'main' | null;
   elapsedMs: number;
   /** Why the phase is what it is, in a sentence (a deadline, a missing profile…). */
   reason: string;
@@ -55,6 +57,7 @@ export class WarmupState {
   private listenedAt: number | null = null;
   private rule: Status['rule'] = 'count';
   private latency: KeyLatency[] = [];
+  private replayThread: Status['replayThread'] = null;
   private readonly waiters: ((ready: boolean) => void)[] = [];
 
   constructor(private readonly deadlineIsReady: boolean) {}
@@ -98,6 +101,10 @@ export class WarmupState {
     this.latency = table;
   }
 
+  setReplayThread(thread: 'worker' | 'main'): void {
+    this.replayThread = thread;
+  }
+
   setScanMs(ms: number): void {
     this.scanMs = ms;
   }
@@ -124,6 +131,7 @@ export class WarmupState {
       listenedAfterMs: this.listenedAt === null ? null : this.listenedAt - this.started,
       rule: this.rule,
       latency: this.latency,
+      replayThread: this.replayThread,
       elapsedMs: Date.now() - this.started,
       reason: this.reason,
     };

@@ -6,6 +6,7 @@ import { functionStats } from '../analysis/function-stats';
 import { createSourceFiles } from '../analysis/source-files';
 import { writeFileAtomic } from '../profile/store';
 import type { StackModel } from '../profile/stack-model';
+import { placeByName, type DeoptSummary } from '../native/deopt-events';
 import type { NativeProfile } from '../native/native-model';
 import { withNativeEvidence } from '../native/native-evidence';
 import { nativeSummary, type NativeSummary } from '../native/native-summary';
@@ -28,13 +29,20 @@ export interface ReportOptions {
    * `preheat flame --native`: the flame graph, pprof and folded stacks show these native stacks,
    * findings gain their measured cost categories, and native.json is written.
    */
-  native?: { profile: NativeProfile; source: 'perf' | 'v8-tick-log' };
+  native?: { profile: NativeProfile; source: 'perf' | 'v8-tick-log'; deopts?: DeoptSummary | null };
 }
+
+/** Said where the report has no deoptimization counts to read: every input but `preheat flame --native`. */
+export const DEOPT_LOOPS_UNMEASURED =
+  'deopt-loop: not measured here. CPU profiles and pprof carry no deoptimization counts (a .cpuprofile\'s deoptReason is why V8 would not ' +
+  'optimize a function, not how often it deoptimized); `preheat flame --native -- node app.js` reads them from V8\'s log.';
 
 export interface Report {
   files: { html: string; pprof: string; folded: string; findings: string; native?: string };
   findings: Finding[];
   top: TopFunction[];
+  /** What the report could not look at, one line each, for the terminal. */
+  notes: string[];
   /** With `native`: what native.json holds. */
   native?: NativeSummary;
 }
@@ -63,7 +71,11 @@ export function writeReport(model: StackModel, options: ReportOptions): Report {
   const sources = createSourceFiles(options.cwd);
   stage('analysing');
   const { stats, totals } = functionStats(model);
-  const jsFindings = detectFindings({ model, stats, totals, sources });
+  // Under perf the optimization trace names functions by name alone: the JavaScript profile places them.
+  const deoptSummary = native?.deopts ? placeByName(native.deopts, model.frames) : null;
+  const deopts = deoptSummary ? { summary: deoptSummary, functions: native!.profile.functions, mainSamples: native!.profile.mainSamples } : undefined;
+  const notes = deopts ? [] : [DEOPT_LOOPS_UNMEASURED];
+  const jsFindings = detectFindings({ model, stats, totals, sources, ...(deopts ? { deopts } : {}) });
   const findings = native ? withNativeEvidence(jsFindings, model, native.profile, native.source) : jsFindings;
   const top = topFunctions(model, sources, options.top ?? 15);
 
@@ -85,11 +97,11 @@ export function writeReport(model: StackModel, options: ReportOptions): Report {
   stage('writing stacks.folded');
   writeFileAtomic(files.folded, toFolded(shown));
   writeFileAtomic(files.findings, JSON.stringify(findings.map(publicFinding), null, 2) + '\n');
-  if (!native) return { files, findings, top };
-  const summary = nativeSummary(native.profile, native.source, displayFile);
+  if (!native) return { files, findings, top, notes };
+  const summary = nativeSummary(native.profile, native.source, displayFile, deoptSummary);
   files.native = path.join(options.out, 'native.json');
   writeFileAtomic(files.native, JSON.stringify(summary, null, 2) + '\n');
-  return { files, findings, top, native: summary };
+  return { files, findings, top, notes, native: summary };
 }
 
 /** findings.json carries the documented fields only; `frame` is an index into this run's model. */

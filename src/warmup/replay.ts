@@ -141,6 +141,18 @@ export interface ReplayResult {
   status: number;
 }
 
+/**
+ * One result as one number, for results sent between threads in batches: the status when the
+ * request was answered below 500, else `-1 - status` (-1 for a request that got no answer).
+ */
+export function encodeResult(r: ReplayResult): number {
+  return r.ok ? r.status : -1 - r.status;
+}
+
+export function decodeResult(n: number): ReplayResult {
+  return n >= 0 ? { ok: true, status: n } : { ok: false, status: -1 - n };
+}
+
 export interface ReplayOptions {
   concurrency: number;
   timeoutMs: number;

@@ -12,7 +12,8 @@ import { Optimizer } from './optimizer';
 import { defaultReplayConcurrency } from './cpu-budget';
 import { LatencyPolicy } from './latency-policy';
 import { isHttp2Server, isTlsServer, type HttpServer } from '../readiness/app-listen';
-import { forMainPort, loopbackTarget, recordedPort, replay, replaySchedule, screenRequests, type Screened } from './replay';
+import { forMainPort, loopbackTarget, recordedPort, replaySchedule, screenRequests, type Screened } from './replay';
+import { createReplayer, type Replayer } from './replay-thread';
 import { timeReplayedRequests } from './replay-timing';
 import { lowerTiering } from './tier-flags';
 import { createNatives, type Natives } from './v8-natives';
@@ -84,12 +85,12 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     log.warn(Codes.warmupDegraded, `V8 natives are unavailable (${message(error)}); warming by replay only`);
   }
   const closeNatives = () => natives?.close();
-  let inFlight = 0;
+  let replayer: Replayer | null = null;
   let crashMarker: Marker | null = null;
   // A replayed request that ends the process (exit in its handler) leaves the marker: the next
   // boot starts cold. Any other exit during the warm-up is not the warm-up's doing.
   const onExit = () => {
-    if (inFlight === 0) crashMarker?.clear();
+    if ((replayer?.inFlight() ?? 0) === 0) crashMarker?.clear();
   };
 
   const mainPort = recordedPort(profile.requests ?? []);
@@ -108,12 +109,33 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     reportSkipped(screened, log);
     state.setCount('skipped', Object.values(screened.skipped).reduce((a, b) => a + b, 0));
     const schedule = target ? replaySchedule(screened.kept) : [];
+    try {
+      await prepareAndWarm(server, target, schedule, screened);
+    } finally {
+      replayer?.close();
+    }
+  };
 
+  const prepareAndWarm = async (server: HttpServer, target: ReturnType<typeof loopbackTarget>, schedule: ReturnType<typeof replaySchedule>, screened: Screened) => {
     // The listen that called begin() is still on the stack, and the app's own listen callback runs
     // right after it: the heap scan (one atomic walk, seconds on a large heap) waits until both
     // are done and the loop has answered what was waiting (a /live probe).
     await yieldToLoop();
     if (stopped || state.settled) return;
+    // Started before the heap scan: a worker thread boots on another core while the scan holds this one.
+    if (schedule.length) {
+      replayer = createReplayer(options.replayThread, {
+        schedule,
+        target: target!,
+        concurrency: options.replayConcurrency ?? defaultReplayConcurrency(),
+        timeoutMs: Math.min(2000, Math.max(100, options.deadlineMs)),
+        marker: ctx.marker,
+        newConnectionEach: ctx.clusterWorker === true,
+        onResult: (r) => state.count(r.ok ? 'replayed' : 'errors'),
+        onFallback: (why) => log.warn(Codes.warmupDegraded, `the replay's worker thread ${why}; replaying on the app's main thread`),
+        onStarted: (ms) => log.debug(`replay: the worker thread was ready to send ${ms} ms after it was created`),
+      });
+    }
     let index: FunctionIndex | null = null;
     if (natives && hot.length) {
       state.set('indexing', `finding ${hot.length} hot functions in the heap`);
@@ -162,26 +184,16 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     const stopTiming = rule === 'latency' ? timeReplayedRequests(ctx.marker, (t) => policy.observe(t)) : () => {};
     state.setLatency(rule, policy.table());
     const appClosed = () => !server.listening;
-    const concurrency = options.replayConcurrency ?? defaultReplayConcurrency();
     state.set('replaying', `replaying ${requests.length} recorded requests`);
-    let inRound = 0;
     try {
       for (let round = 0; ; round++) {
         if (stopped || state.settled) return;
         if (appClosed()) return state.stop('the app closed its server during the warm-up');
-        if (schedule.length) {
-          inRound = 0;
+        if (replayer) {
           const size = round === 0 ? schedule.length * FEEDBACK_PASSES : ROUND_REQUESTS;
           const until = performance.now() + (round === 0 ? FIRST_ROUND_MS : ROUND_MS);
-          await replay(schedule, target!, {
-            concurrency,
-            timeoutMs: Math.min(2000, Math.max(100, options.deadlineMs)),
-            marker: ctx.marker,
-            shouldStop: () => stopped || state.settled || appClosed() || inRound++ >= size || performance.now() > until,
-            onResult: (r) => state.count(r.ok ? 'replayed' : 'errors'),
-            inFlight: { add: (n) => (inFlight += n) },
-            newConnectionEach: ctx.clusterWorker === true,
-          });
+          await replayer.round(size, until, () => stopped || state.settled || appClosed());
+          state.setReplayThread(replayer.thread);
         }
         if (stopped || state.settled) return;
         if (appClosed()) return state.stop('the app closed its server during the warm-up');
@@ -243,6 +255,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     },
     stop() {
       stopped = true;
+      replayer?.close();
       closeNatives();
     },
   };

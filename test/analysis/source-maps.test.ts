@@ -47,8 +47,9 @@ test('findings in compiled TypeScript point at the .ts line through the source m
   const { model } = loadInputs([profiles]);
   const { stats, totals } = functionStats(model);
   const findings = detectFindings({ model, stats, totals, sources: createSourceFiles(dir) });
+  // The collector's share rises with the machine's load (a gc-pressure finding, with no file): not what this test is about.
   t.deepEqual(
-    findings.map((f) => [f.kind, f.function, f.file, f.line]),
+    findings.filter((f) => f.kind !== 'gc-pressure').map((f) => [f.kind, f.function, f.file, f.line]),
     [['string-interning', 'countEvents', 'app.ts', 12]],
   );
 });

@@ -135,7 +135,8 @@ function preheatCopy(sampler: 'unbuilt' | 'absent'): string {
 
 test('a native sampler npm never built gets the allowScripts line to add; a missing one is named as not installed', async (t) => {
   const app = appWithProfile();
-  const unbuilt = await doctor(app, {}, ['--', 'node', 'app.js'], preheatCopy('unbuilt'));
+  // PREHEAT_SAMPLER unset, as a user has it (the test helpers set inspector where the addon is not built here).
+  const unbuilt = await doctor(app, { PREHEAT_SAMPLER: '' }, ['--', 'node', 'app.js'], preheatCopy('unbuilt'));
   t.is(unbuilt.lines.get('sampler')?.status, 'warn', unbuilt.stdout + unbuilt.stderr);
   t.regex(unbuilt.lines.get('sampler')!.summary, /never built .*"allowScripts": \{ "v8-profiler-next": true \}.*npm rebuild v8-profiler-next.*node:inspector sampler records instead/);
   const absent = await doctor(app, { PREHEAT_SAMPLER: 'native' }, ['--', 'node', 'app.js'], preheatCopy('absent'));

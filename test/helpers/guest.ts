@@ -9,6 +9,13 @@ export const guest = fixture('services', 'guest', 'server.js');
 /** The warm-up's own deadline out of the way: on a loaded machine the replay is slow, and these tests are about how it ends. */
 export const patient = { PREHEAT_DEADLINE_MS: '120000' };
 
+/** Where V8 places the guest's `work` (the parameter list's '(', 1-based), read from the fixture so an edit cannot leave it behind. */
+const workAt = (() => {
+  const source = fs.readFileSync(guest, 'utf8');
+  const offset = source.indexOf('function work(') + 'function work'.length;
+  return { line: source.slice(0, offset).split('\n').length, column: offset - source.lastIndexOf('\n', offset - 1) };
+})();
+
 /** A profile for the guest service: its hot `work` function and the given requests. */
 export function guestProfile(requests: Partial<RecordedRequest>[], dir = tempDir()): string {
   const now = new Date().toISOString();
@@ -24,7 +31,7 @@ export function guestProfile(requests: Partial<RecordedRequest>[], dir = tempDir
     updatedAt: now,
     sampleIntervalMicros: 1000,
     samples: { busy: 100, gc: 0, program: 0, native: 0 },
-    hotFunctions: [{ name: 'work', file: 'server.js', line: 12, column: 14, sourceHash: null, selfSamples: 90, totalSamples: 90, share: 0.9, totalShare: 0.9 }],
+    hotFunctions: [{ name: 'work', file: 'server.js', ...workAt, sourceHash: null, selfSamples: 90, totalSamples: 90, share: 0.9, totalShare: 0.9 }],
     requests: requests.map((r) => ({ method: 'GET', url: '/', headers: {}, count: 1, ...r })),
   };
   fs.writeFileSync(path.join(dir, 'profile.json'), JSON.stringify(profile));

@@ -36,8 +36,11 @@ test('record mode names the hot functions of a CPU-bound program by name and fil
   t.regex(tokenize.sourceHash!, /^sha256:[0-9a-f]{16}$/);
   const score = profile.hotFunctions.find((f) => f.name === 'scoreDocument')!;
   t.true(score.share > 0.1 && score.share <= 1);
+  // search calls the others: its total share holds theirs. Its absolute share depends on how much
+  // of the run start-up took (0.41 in a loaded matrix run on Node 24, above 0.6 when the machine is quiet).
   const search = profile.hotFunctions.find((f) => f.name === 'search')!;
-  t.true(search.totalShare > 0.6, String(search.totalShare));
+  t.true(search.totalShare > 0.3, String(search.totalShare));
+  t.true(search.totalShare >= score.totalShare && search.totalShare >= tokenize.totalShare, JSON.stringify([search, score, tokenize].map((f) => [f.name, f.totalShare])));
   t.false(profile.hotFunctions.some((f) => /dist\/src|agent\//.test(f.file)), 'preheat itself is not part of the hot set');
 });
 

@@ -70,7 +70,7 @@ test('a sample takes the category that explains it', (t) => {
 test('perf-map names from V8 11.3 to 14.6 parse to the same function', (t) => {
   for (const marker of ['~', '^', '+', '*', 'o+', 'o*', "+'", "*'"]) {
     const f = parseJsSymbol(`JS:${marker}countEvents /app/lib/count.js:3:21`);
-    t.deepEqual(f, { name: 'countEvents', kind: 'js', url: 'file:///app/lib/count.js', line: 3, column: 21 }, marker);
+    t.deepEqual(f, { name: 'countEvents', kind: 'js', url: 'file:///app/lib/count.js', line: 3, column: 21, tier: marker }, marker);
   }
   // A name that begins with "o" keeps it; ES modules are URLs already; top-level code has no name.
   t.is(parseJsSymbol('JS:*onRequest file:///srv/app.mjs:10:3')!.name, 'onRequest');
