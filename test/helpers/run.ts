@@ -39,9 +39,14 @@ export const nativeSamplerBuilt = fs.existsSync(
  * The environment of a child: the test machine's, minus any PREHEAT_* setting that would leak in.
  * Where the native sampler is not built, the inspector is asked for by name, so that tests about
  * other things do not see the fallback warning (tests of the fallback set PREHEAT_SAMPLER themselves).
+ *
+ * Tests record for a second or two what a service records over hours: at the default 25 samples a
+ * second the app's own code may not be sampled at all, and with 5 requests a second recorded the
+ * counts a test checks would be a sample. So 1 kHz and every request, unless a test says
+ * otherwise (test/integration/defaults.test.ts runs the real defaults).
  */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
+  const env: NodeJS.ProcessEnv = { PREHEAT_SAMPLE_INTERVAL_MICROS: '1000', PREHEAT_CAPTURE_PER_SECOND: '0' };
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PREHEAT_') && k !== 'NODE_OPTIONS') env[k] = v;
   if (!nativeSamplerBuilt) env.PREHEAT_SAMPLER = 'inspector';
   return { ...env, ...extra };

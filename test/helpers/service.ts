@@ -14,10 +14,7 @@ export interface Service {
 export async function bootService(script: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<Service> {
   const child = spawn(process.execPath, [...nodeArgs, '--require', agent, script], {
     cwd: path.dirname(script),
-    // Tests record a few hundred requests in a second or two: at the default 25 samples a second the
-    // app's own code may not be sampled at all, and at 20 recorded requests a second their counts
-    // would be samples. Every request and 1 kHz, as the agent did before, unless a test says.
-    env: cleanEnv({ PORT: '0', PREHEAT_SAMPLE_INTERVAL_MICROS: '1000', PREHEAT_CAPTURE_PER_SECOND: '0', ...env }),
+    env: cleanEnv({ PORT: '0', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
