@@ -18,6 +18,11 @@ import { usageError } from './usage-error';
 
 /** A whole day: the agent samples the entire run as one window. */
 const WHOLE_RUN_MS = String(24 * 3600_000);
+/**
+ * A profiling run is short and meant to be looked at: 1 kHz, not the always-on recording's 25 Hz
+ * (docs/overhead.md), unless the user's environment sets a rate.
+ */
+const FLAME_INTERVAL_MICROS = '1000';
 
 /**
  * `preheat flame [--native] [--capture auto|perf|prof] [--out DIR] -- <command...>`: runs the
@@ -54,7 +59,14 @@ export async function flameCommand(args: string[], io: Io): Promise<number> {
     const method = values.native ? chooseMethod(capture as 'auto' | CaptureMethod, command, workDir, io) : null;
     // V8 stops writing its tick log while a CPU profile runs, so with --prof the tick log is the only
     // sampler (its code-source-info gives the lines); otherwise the agent samples JavaScript.
-    const env = method === 'prof' ? { ...process.env } : recordingEnv(jsDir, { PREHEAT_WINDOW_MS: WHOLE_RUN_MS, PREHEAT_PERIOD_MS: WHOLE_RUN_MS });
+    const env =
+      method === 'prof'
+        ? { ...process.env }
+        : recordingEnv(jsDir, {
+            PREHEAT_WINDOW_MS: WHOLE_RUN_MS,
+            PREHEAT_PERIOD_MS: WHOLE_RUN_MS,
+            PREHEAT_SAMPLE_INTERVAL_MICROS: process.env.PREHEAT_SAMPLE_INTERVAL_MICROS ?? FLAME_INTERVAL_MICROS,
+          });
 
     let outcome: { code: number | null; signal: NodeJS.Signals | null };
     let native: NativeProfile | null = null;
