@@ -1,4 +1,4 @@
-import type { HotFunction, RecordedRequest, SampleTotals, WarmupProfile } from './schema';
+import { MAX_COUNT, type HotFunction, type RecordedRequest, type SampleTotals, type WarmupProfile } from './schema';
 
 /** Two recorded requests are the same when everything replayed would be the same. */
 export function requestKey(r: Pick<RecordedRequest, 'method' | 'url' | 'headers' | 'body'>): string {
@@ -36,7 +36,7 @@ export function mergeRequests(lists: { requests: RecordedRequest[] | undefined; 
   }
   return [...byKey.values()]
     .map(({ request, latencySum, latencyWeight }) => {
-      const out: RecordedRequest = { ...request, count: Math.round(request.count * 1e4) / 1e4 };
+      const out: RecordedRequest = { ...request, count: round(request.count) };
       delete out.latencyMs;
       if (latencyWeight > 0) out.latencyMs = Math.round((latencySum / latencyWeight) * 1000) / 1000;
       return out;
@@ -204,8 +204,13 @@ export function rank(profile: WarmupProfile, maxFunctions: number): WarmupProfil
   return { ...profile, samples: mapTotals(profile.samples, round), hotFunctions };
 }
 
+/**
+ * Four decimals, within what a profile may hold: sums and quotients of valid counts (a share of a
+ * tiny busy count) can pass MAX_COUNT or overflow, and what is written must parse again.
+ */
 function round(n: number): number {
-  return Math.round(n * 1e4) / 1e4;
+  const r = Math.round(n * 1e4) / 1e4;
+  return Number.isNaN(r) ? 0 : Math.min(r, MAX_COUNT);
 }
 
 function addTotals(a: SampleTotals, b: SampleTotals): SampleTotals {

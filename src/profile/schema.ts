@@ -245,8 +245,14 @@ function hasOwn(o: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, key);
 }
 
+/**
+ * The largest count or share a profile may hold: 1 kHz for 30 000 years. A larger one is corrupt,
+ * and could overflow to Infinity when merged (merge.ts keeps its results under it too).
+ */
+export const MAX_COUNT = 1e15;
+
 function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_COUNT;
 }
 
 /** A 1-based line or column as V8 reports it; V8 keeps positions in 32-bit integers. */

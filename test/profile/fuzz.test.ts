@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as fc from 'fast-check';
 import { mergeGenerations, mergeInstances, nextGeneration, rank } from '../../src/profile/merge';
-import { parseProfile } from '../../src/profile/schema';
+import { MAX_COUNT, parseProfile } from '../../src/profile/schema';
 import { serializeProfile } from '../../src/profile/store';
 import { edit, mutate, seedProfile } from '../helpers/mutate-profile';
 
@@ -47,6 +47,23 @@ test('mutated profile.json texts parse to a clean result or a clean "bad", and w
     { numRuns },
   );
   t.true(unpolluted());
+});
+
+test('counts past what a profile may hold are refused, and merges of the largest ones still parse', (t) => {
+  const seed = seedProfile();
+  // Found by this file's fuzzing: 1.8e304 busy-free gc samples parsed, and rounding overflowed.
+  t.false(parseProfile(JSON.stringify({ ...seed, samples: { ...seed.samples, gc: 1.797693134862316e304 } })).ok);
+  const huge = { ...seed, samples: { busy: MAX_COUNT, gc: MAX_COUNT, program: 1e-9, native: 0 } };
+  huge.hotFunctions = seed.hotFunctions.map((f) => ({ ...f, selfSamples: MAX_COUNT, totalSamples: MAX_COUNT }));
+  const parsed = parseProfile(JSON.stringify(huge));
+  t.true(parsed.ok);
+  const p = (parsed as { profile: ReturnType<typeof seedProfile> }).profile;
+  const tiny = { ...p, samples: { ...p.samples, busy: 1e-9 } };
+  for (const out of [mergeInstances([p, p, p], 500), mergeGenerations([p, { ...p, generation: p.generation + 1 }], 0.5, 500), rank(tiny, 3)]) {
+    const again = parseProfile(serializeProfile(out));
+    t.true(again.ok, (again as { reason?: string }).reason);
+    t.true(out.samples.busy <= MAX_COUNT && out.hotFunctions.every((f) => f.share <= MAX_COUNT && f.selfSamples <= MAX_COUNT));
+  }
 });
 
 test('a profile whose hot functions and request headers carry prototype keys pollutes nothing', (t) => {
