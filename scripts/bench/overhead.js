@@ -32,6 +32,7 @@
 //        [--agent PATH]     the agent to preload (default: this checkout's)
 //        [--before PATH]    adds an arm with another checkout's agent (its own defaults), e.g. main's
 //        [--only busiest,periods,boot] [--attribute]
+//        [--samplers native,inspector]   one agent arm per sampler instead of the default one
 //   node scripts/bench/overhead.js --default-cycle N [--json FILE]   (N rounds over whole periods only)
 //   node scripts/bench/overhead.js --compare NAME:ENV=V,ENV=V [--compare …] [--service S] [--runs N]
 //        each arm against the agent-less one, the agent sampling all the time (no window ends):
@@ -471,7 +472,12 @@ function parseArm(spec) {
  * --agent measures another checkout's whole periods).
  */
 function agentArms(env = {}, before = true) {
-  const arms = [{ name: 'with agent', agent: true, env }];
+  // --samplers native,inspector: one agent arm per sampler, loaded at the same time as the others
+  // (a plain `npm i preheat` without allowScripts, and Node 26, get the inspector).
+  const samplers = opt('--samplers');
+  const arms = samplers
+    ? samplers.split(',').map((s) => ({ name: s, agent: true, env: { PREHEAT_SAMPLER: s, ...env } }))
+    : [{ name: 'with agent', agent: true, env }];
   if (before && opt('--before')) arms.push({ name: 'before', agent: true, env, agentPath: path.resolve(opt('--before')) });
   return arms;
 }
