@@ -141,8 +141,9 @@ if (nativeSamplerBuilt) {
     // A sample taken during the next profile's start call itself (about 50 µs) is in neither: V8
     // keeps it out of the profile that had not started, and it is after the time the current one is
     // cut at. Seen once in about 30 runs of this test at 1 kHz; at the default 25 Hz, about one
-    // rotation in 800.
-    t.true(r.missing <= 1, JSON.stringify(r));
+    // rotation in 800. Two are allowed: with six rotations two such samples in one run are rare but
+    // not negligible over four Node versions, and a rotation at once loses one or two per rotation.
+    t.true(r.missing <= 2, JSON.stringify(r));
     t.is(r.duplicated, 0, JSON.stringify(r));
   });
 
