@@ -29,6 +29,14 @@ export interface NativeEvidence {
 /** Fewer samples than this in a function: no verdict either way. */
 const MIN_SAMPLES_FOR_VERDICT = 30;
 const CONFIRMING_SHARE = 0.05;
+/**
+ * A suspicion (a hot built-in call that may throw) is refuted when the whole main thread spent
+ * less than this fraction of the suspicion's share in the confirming categories: a built-in call
+ * that threw on even a tenth of its CPU would show its errors' construction and unwinding there.
+ * Used where the function's own frames are too few to judge (V8 inlined it away).
+ */
+const REFUTING_FRACTION = 0.1;
+const MIN_SAMPLES_FOR_PROGRAM_VERDICT = 200;
 
 /** The native categories that confirm (or not) each kind of finding. */
 export const CONFIRMING: Record<FindingKind, NativeCategory[]> = {
@@ -80,12 +88,19 @@ export function withNativeEvidence(findings: Finding[], jsModel: StackModel, nat
       native: evidence,
       frame: nativeFrames.get(key) ?? (finding.kind === 'gc-pressure' ? finding.frame : -1),
     };
-    // What the JavaScript profile could only suspect, the native frames have now measured.
+    // What the JavaScript profile could only suspect, the native frames have now measured: a
+    // suspicion they confirm loses its mark, one they refute is no finding at all.
     if (confirmed === true) delete merged.confirmed;
-    return merged;
+    const programShare = CONFIRMING[finding.kind].reduce((n, c) => n + (program[c] ?? 0), 0);
+    const refuted =
+      confirmed === false ||
+      (confirmed === null && native.mainSamples >= MIN_SAMPLES_FOR_PROGRAM_VERDICT && programShare < finding.share * REFUTING_FRACTION);
+    return finding.confirmed === false && refuted ? null : merged;
   });
   // What the native frames contradict goes after what they confirm (sort is stable: share order stays).
-  return out.sort((a, b) => Number(a.native?.confirmed === false) - Number(b.native?.confirmed === false));
+  return out
+    .filter((f): f is Finding => f !== null)
+    .sort((a, b) => Number(a.native?.confirmed === false) - Number(b.native?.confirmed === false));
 }
 
 function selfSamples(model: StackModel, frame: number): number {

@@ -58,3 +58,29 @@ test('a function V8 inlined is measured with the caller it was compiled into', (
   t.is(out!.native!.function.exceptions, 0.5);
   t.regex(out!.evidence, /of the 100 samples with lookup or main \(which V8 inlined it into\) as the nearest JavaScript frame, 50% exceptions/);
 });
+
+test('a suspected built-in throw is dropped where the native frames refute it, kept and unmarked where they confirm it', (t) => {
+  const { model, lookupFrame, parseFrame } = jsModel();
+  const suspicion = (fn: string, frame: number): Finding => ({ ...finding('exception-control-flow', fn, frame, 0.5), confirmed: false });
+  // parse (its own 50 samples) never throws; lookup does.
+  const b = new NativeProfileBuilder(1000);
+  for (let i = 0; i < 50; i++) b.add({ frames: [native('v8::internal::JsonParser<unsigned char>::ParseJsonValue'), js('parse', 9), js('main', 1)], mainThread: true });
+  for (let i = 0; i < 50; i++) b.add({ frames: [native('v8::internal::Isolate::Throw'), js('lookup', 5), js('main', 1)], mainThread: true });
+  const out = withNativeEvidence([suspicion('parse', parseFrame), suspicion('lookup', lookupFrame)], model, b.result(), 'perf');
+  t.deepEqual(out.map((f) => [f.function, f.confirmed]), [['lookup', undefined]]);
+
+  // V8 inlined parse away (too few frames of its own to judge): the whole main thread decides.
+  const inlined = (throwing: number) => {
+    const p = new NativeProfileBuilder(1000);
+    for (let i = 0; i < 3; i++) p.add({ frames: [js('parse', 9), js('main', 1)], mainThread: true });
+    // The rest runs in a function the CPU profile never linked to parse: no caller to measure it by.
+    for (let i = 0; i < 300 - throwing; i++) p.add({ frames: [native('v8::internal::JsonParser<unsigned char>::ParseJsonValue'), js('other', 20)], mainThread: true });
+    for (let i = 0; i < throwing; i++) p.add({ frames: [native('v8::internal::Isolate::Throw'), js('other', 20)], mainThread: true });
+    return withNativeEvidence([suspicion('parse', parseFrame)], model, p.result(), 'perf');
+  };
+  t.deepEqual(inlined(0), [], 'no exceptions anywhere: refuted');
+  const kept = inlined(30);
+  t.is(kept.length, 1, 'exceptions at a fifth of the suspicion\'s share somewhere: kept, unjudged');
+  t.is(kept[0]!.native!.confirmed, null);
+  t.is(kept[0]!.confirmed, false);
+});
