@@ -157,6 +157,43 @@ test('replay sends only what the rules allow, whatever the profile holds', async
   t.is(status.skipped, 5);
 });
 
+test('a recorded body over PREHEAT_MAX_BODY_BYTES is not replayed, with one warning, while the other requests are', async (t) => {
+  // Written by hand: the recorder never stores such a body, but a profile is untrusted data.
+  const text = { 'content-type': 'text/plain' };
+  const dir = guestProfile([
+    { url: '/ok' },
+    { method: 'POST', url: '/at-cap', body: 'a'.repeat(100), headers: text },
+    { method: 'POST', url: '/over-cap', body: 'b'.repeat(101), headers: text },
+    // 60 characters, 120 bytes: the cap is in bytes.
+    { method: 'POST', url: '/over-cap-utf8', body: 'é'.repeat(60), headers: text },
+  ]);
+  const port = await freePort();
+  const s = await bootService(guest, {
+    PREHEAT_MODE: 'warm',
+    PREHEAT_DIR: dir,
+    PREHEAT_PORT: String(port),
+    PREHEAT_REPLAY_METHODS: 'GET,POST',
+    PREHEAT_MAX_BODY_BYTES: '100',
+    GUEST_LOG_REQUESTS: '1',
+    ...patient,
+  });
+  const status = await pollStatus(port, (x) => x.ready, 100_000);
+  await s.stop();
+  const seen = s
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('request '))
+    .map((l) => JSON.parse(l.slice(8)) as { method: string; url: string; bodyBytes: number });
+  t.is(status.phase, 'ready', status.reason);
+  t.deepEqual([...new Set(seen.map((r) => `${r.method} ${r.url} ${r.bodyBytes}`))].sort(), ['GET /ok 0', 'POST /at-cap 100']);
+  t.is(status.skipped, 2);
+  t.deepEqual(
+    warnings(s.stderr()),
+    ["preheat: the profile's requests break the replay rules and are not replayed: 2 with a body over PREHEAT_MAX_BODY_BYTES [PREHEAT_W013]"],
+    s.stderr().slice(0, 2000),
+  );
+});
+
 test('a warm-up that killed its process is not repeated: the next boot starts cold, once warned', async (t) => {
   const dir = guestProfile([{ url: '/ok' }, { url: '/boom' }]);
   const port = await freePort();
