@@ -123,6 +123,47 @@ test("the heap scan runs after the app's listen callback, and /status says what 
   t.is(typeof status.scanMs, 'number');
 });
 
+test('/live answers before and after the heap scan; the scan is one synchronous walk, so it delays /live for scanMs and never fails it', async (t) => {
+  // About 64 MB of live objects make the walk take long enough to be seen (seconds on a loaded
+  // machine); the app listens 1.5 s after the agent's readiness server, so /live answers first.
+  const port = await freePort();
+  const g = startGuest({ PREHEAT_MODE: 'warm', PREHEAT_DIR: guestProfile([{ url: '/ok' }]), PREHEAT_PORT: String(port), PREHEAT_LOG_LEVEL: 'debug', GUEST_BOOT_MS: '1500', GUEST_HEAP_MB: '64', ...patient });
+  let listenedAt = Infinity;
+  let scannedAt = Infinity;
+  g.child.stdout.on('data', () => (listenedAt = Math.min(listenedAt, /listening/.test(g.stdout()) ? performance.now() : Infinity)));
+  g.child.stderr.on('data', () => (scannedAt = Math.min(scannedAt, /^preheat: function index:/m.test(g.stderr()) ? performance.now() : Infinity)));
+  const probes: { path: string; status: number | null; sentAt: number; answeredAt: number }[] = [];
+  const probe = async (path: string) => {
+    const sentAt = performance.now();
+    const r = await get(port, path).catch(() => null);
+    probes.push({ path, status: r?.status ?? null, sentAt, answeredAt: performance.now() });
+    return r;
+  };
+  let status: any = null;
+  const end = performance.now() + 100_000;
+  while (!status?.ready && performance.now() < end && g.child.exitCode === null) {
+    await probe('/live');
+    if (probes.length % 5 === 0) status = await probe('/status').then((r) => (r?.status === 200 ? JSON.parse(r.body) : status));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  g.child.kill('SIGTERM');
+  await g.exited;
+  t.is(status?.phase, 'ready', JSON.stringify(status));
+  // Below this the heap was too small for the test to say anything (raise GUEST_HEAP_MB).
+  t.true(status.scanMs >= 200, `scanMs ${status.scanMs}`);
+  // Until the readiness server listens, probes are refused; from its first answer on, none fails.
+  const first = probes.findIndex((p) => p.status === 200);
+  const failed = probes.slice(first).filter((p) => p.status !== 200);
+  t.true(first >= 0);
+  t.deepEqual(failed, []);
+  const live = probes.filter((p) => p.path === '/live' && p.status === 200);
+  t.true(live.some((p) => p.answeredAt < listenedAt), '/live answered before the app listened, so before the scan');
+  t.true(live.some((p) => p.sentAt > scannedAt), '/live answered after the scan');
+  // What is true of a synchronous walk on the main thread: the probe that met it waited for it.
+  const longest = Math.max(...probes.slice(first).map((p) => p.answeredAt - p.sentAt));
+  t.true(longest >= status.scanMs / 2, `longest wait ${longest.toFixed(0)} ms, scanMs ${status.scanMs}`);
+});
+
 test('replay sends only what the rules allow, whatever the profile holds', async (t) => {
   const dir = guestProfile([
     { url: '/ok', headers: { accept: 'text/html', authorization: 'Bearer SECRET', cookie: 'sid=SECRET', host: 'evil.example', 'content-length': '999', 'x-api-key': 'SECRET' } },
