@@ -2,6 +2,7 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import type { WarmupProfile } from '../../src/profile/schema';
 import { guest, guestProfile, patient, startGuest } from '../helpers/guest';
 import { fixture, testCertificate, warnings } from '../helpers/run';
 import { bootService, freePort, get, pollStatus } from '../helpers/service';
@@ -235,23 +236,38 @@ test('a recorded body over PREHEAT_MAX_BODY_BYTES is not replayed, with one warn
   );
 });
 
-test('a warm-up that killed its process is not repeated: the next boot starts cold, once warned', async (t) => {
+test('a warm-up that killed its process is not repeated: the next boot starts cold, once warned, and records afresh', async (t) => {
   const dir = guestProfile([{ url: '/ok' }, { url: '/boom' }]);
+  const handWritten = fs.readFileSync(path.join(dir, 'profile.json'), 'utf8');
   const port = await freePort();
   const first = startGuest({ PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), ...patient });
   const firstEnd = await first.exited;
   t.is(firstEnd.code, 7, 'the replayed /boom ended the first boot');
-  const second = await bootService(guest, { PREHEAT_MODE: 'auto', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), ...patient });
+  // Each request keeps the app busy a few ms: the recording must see the app's own code to be written.
+  const second = await bootService(guest, { PREHEAT_MODE: 'auto', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), GUEST_WORK_MS: '5', ...patient });
   const status = await pollStatus(port, (x) => x.ready, 100_000);
-  const alive = await get(second.port, '/ok');
+  const answers = [];
+  for (let i = 0; i < 20; i++) answers.push((await get(second.port, '/ok')).status);
   const end = await second.stop();
-  t.is(alive.status, 200);
+  t.deepEqual([...new Set(answers)], [200]);
   t.is(status.replayed, 0);
   t.regex(status.reason, /no profile to warm from|started cold/);
   t.is(end.signal, 'SIGTERM');
   const w = warnings(second.stderr());
   t.is(w.length, 1, second.stderr());
   t.regex(w[0]!, /never ended: its process died during it; starting cold and recording afresh \[PREHEAT_W014\]/);
+  // Recorded afresh: the second boot wrote its own file, holding its real traffic and nothing of
+  // the profile that killed the first (the first, in warm mode, recorded nothing), and merged it
+  // into profile.json.
+  const own = fs.readdirSync(dir).filter((n) => /^profile\.(?!base-).+\.json$/.test(n) && n !== 'profile.json');
+  t.is(own.length, 1, fs.readdirSync(dir).join(', '));
+  const recorded = JSON.parse(fs.readFileSync(path.join(dir, own[0]!), 'utf8')) as WarmupProfile;
+  t.deepEqual(recorded.requests?.map((r) => [r.method, r.url, r.count]), [['GET', '/ok', 20]]);
+  t.is(recorded.generation, 2, 'one past the profile it did not warm from');
+  t.true(recorded.hotFunctions.some((f) => f.file === 'server.js'), JSON.stringify(recorded.hotFunctions.slice(0, 5)));
+  const merged = fs.readFileSync(path.join(dir, 'profile.json'), 'utf8');
+  t.not(merged, handWritten);
+  t.true((JSON.parse(merged) as WarmupProfile).instances?.includes(own[0]!.slice('profile.'.length, -'.json'.length)));
 });
 
 test('a warm-up that ended normally leaves no marker behind: the next boot warms again', async (t) => {
