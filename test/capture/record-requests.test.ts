@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RecordedRequest, WarmupProfile } from '../../src/profile/schema';
-import { fixture, readJson, tempDir } from '../helpers/run';
+import { fixture, readJson, tempDir, warnings } from '../helpers/run';
 import { bootService, get } from '../helpers/service';
 
 const accounts = fixture('services', 'accounts', 'server.js');
@@ -77,4 +77,26 @@ test('credentials sent in query, path, form and JSON bodies reach no file of the
     const bytes = fs.readFileSync(path.join(file.parentPath ?? file.path, file.name));
     for (const [where, value] of Object.entries(secrets)) t.false(bytes.includes(value), `${where} secret in ${file.name}`);
   }
+});
+
+test('a request whose handler throws an uncaught exception is not recorded, the ones answered before it are', async (t) => {
+  const dir = tempDir();
+  const s = await bootService(accounts, { PREHEAT_MODE: 'record', PREHEAT_DIR: dir });
+  await get(s.port, '/search?q=lamp');
+  await get(s.port, '/search?q=lamp');
+  await get(s.port, '/account?view=full');
+  await get(s.port, '/throw?view=full').catch(() => undefined); // the process dies before answering
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    s.child.exitCode === null ? s.child.once('exit', (code, signal) => resolve({ code, signal })) : resolve({ code: s.child.exitCode, signal: null }),
+  );
+  // It ended as it would have without preheat: code 1, the app's error on stderr, not a word of ours.
+  t.deepEqual(exit, { code: 1, signal: null });
+  t.regex(s.stderr(), /Error: accounts: a bug in the \/throw handler/);
+  t.deepEqual(warnings(s.stderr()), []);
+  // The profile was written at that exit: what was answered before is in it, the fatal request is not.
+  const requests = readJson<WarmupProfile>(path.join(dir, 'profile.json')).requests ?? [];
+  t.deepEqual(requests.map((r) => [r.method, r.url, r.count]).sort(), [
+    ['GET', '/account?view=full', 1],
+    ['GET', '/search?q=lamp', 2],
+  ]);
 });

@@ -2,8 +2,9 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import type { WarmupProfile } from '../../src/profile/schema';
 import { guest, guestProfile, patient, startGuest } from '../helpers/guest';
-import { testCertificate, warnings } from '../helpers/run';
+import { fixture, testCertificate, warnings } from '../helpers/run';
 import { bootService, freePort, get, pollStatus } from '../helpers/service';
 
 // The agent is a guest: whatever goes wrong inside the warm-up, readiness gets decided, and the
@@ -38,6 +39,38 @@ test('with code generation from strings disallowed, the warm-up replays without 
   t.true(status.replayed > 0);
   t.regex(s.stderr(), /^preheat: V8 natives are unavailable .*warming by replay only \[PREHEAT_W012\]$/m);
 });
+
+for (const [onDeadline, expected] of [
+  ['ready', 200],
+  ['fail', 503],
+] as const) {
+  test(`an exception thrown inside the warm-up ends it at once with the deadline's decision: ${expected} (PREHEAT_ON_DEADLINE=${onDeadline})`, async (t) => {
+    // The replay's worker thread counts its requests in a SharedArrayBuffer. In a process without
+    // one, the agent's own code throws while it sets the replay up, inside the warm-up: the path
+    // through begin()'s catch. The deadline is 120 s away, so only that catch can decide in time.
+    const dir = guestProfile([{ url: '/ok' }]);
+    const port = await freePort();
+    const s = await bootService(
+      guest,
+      { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PREHEAT_REPLAY_THREAD: 'worker', PREHEAT_ON_DEADLINE: onDeadline, ...patient },
+      ['--require', fixture('preload', 'no-shared-memory.js')],
+    );
+    const status = await pollStatus(port, (x) => ['ready', 'deadline', 'stopped'].includes(x.phase), 60_000);
+    const ready = await get(port, '/ready');
+    const app = await get(s.port, '/ok');
+    const end = await s.stop();
+    t.is(status.phase, 'stopped', status.reason);
+    t.is(status.reason, `warm-up failed: SharedArrayBuffer is not defined; ${onDeadline === 'ready' ? 'reporting ready anyway' : 'staying not ready'} (PREHEAT_ON_DEADLINE=${onDeadline})`);
+    t.is(status.ready, expected === 200);
+    t.is(ready.status, expected);
+    t.is(status.replayed, 0);
+    t.is(app.status, 200, 'the app goes on serving');
+    t.is(end.signal, 'SIGTERM');
+    t.deepEqual(warnings(s.stderr()), ['preheat: warm-up failed: SharedArrayBuffer is not defined [PREHEAT_W008]'], s.stderr());
+    // It failed before the replay: no crash marker to make the next boot start cold.
+    t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('warming-')), []);
+  });
+}
 
 test('/ready never says 200 before the app listens, however short the deadline', async (t) => {
   const dir = guestProfile([{ url: '/ok' }]);
@@ -91,6 +124,47 @@ test("the heap scan runs after the app's listen callback, and /status says what 
   t.is(typeof status.scanMs, 'number');
 });
 
+test('/live answers before and after the heap scan; the scan is one synchronous walk, so it delays /live for scanMs and never fails it', async (t) => {
+  // About 64 MB of live objects make the walk take long enough to be seen (seconds on a loaded
+  // machine); the app listens 1.5 s after the agent's readiness server, so /live answers first.
+  const port = await freePort();
+  const g = startGuest({ PREHEAT_MODE: 'warm', PREHEAT_DIR: guestProfile([{ url: '/ok' }]), PREHEAT_PORT: String(port), PREHEAT_LOG_LEVEL: 'debug', GUEST_BOOT_MS: '1500', GUEST_HEAP_MB: '64', ...patient });
+  let listenedAt = Infinity;
+  let scannedAt = Infinity;
+  g.child.stdout.on('data', () => (listenedAt = Math.min(listenedAt, /listening/.test(g.stdout()) ? performance.now() : Infinity)));
+  g.child.stderr.on('data', () => (scannedAt = Math.min(scannedAt, /^preheat: function index:/m.test(g.stderr()) ? performance.now() : Infinity)));
+  const probes: { path: string; status: number | null; sentAt: number; answeredAt: number }[] = [];
+  const probe = async (path: string) => {
+    const sentAt = performance.now();
+    const r = await get(port, path).catch(() => null);
+    probes.push({ path, status: r?.status ?? null, sentAt, answeredAt: performance.now() });
+    return r;
+  };
+  let status: any = null;
+  const end = performance.now() + 100_000;
+  while (!status?.ready && performance.now() < end && g.child.exitCode === null) {
+    await probe('/live');
+    if (probes.length % 5 === 0) status = await probe('/status').then((r) => (r?.status === 200 ? JSON.parse(r.body) : status));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  g.child.kill('SIGTERM');
+  await g.exited;
+  t.is(status?.phase, 'ready', JSON.stringify(status));
+  // Below this the heap was too small for the test to say anything (raise GUEST_HEAP_MB).
+  t.true(status.scanMs >= 200, `scanMs ${status.scanMs}`);
+  // Until the readiness server listens, probes are refused; from its first answer on, none fails.
+  const first = probes.findIndex((p) => p.status === 200);
+  const failed = probes.slice(first).filter((p) => p.status !== 200);
+  t.true(first >= 0);
+  t.deepEqual(failed, []);
+  const live = probes.filter((p) => p.path === '/live' && p.status === 200);
+  t.true(live.some((p) => p.answeredAt < listenedAt), '/live answered before the app listened, so before the scan');
+  t.true(live.some((p) => p.sentAt > scannedAt), '/live answered after the scan');
+  // What is true of a synchronous walk on the main thread: the probe that met it waited for it.
+  const longest = Math.max(...probes.slice(first).map((p) => p.answeredAt - p.sentAt));
+  t.true(longest >= status.scanMs / 2, `longest wait ${longest.toFixed(0)} ms, scanMs ${status.scanMs}`);
+});
+
 test('replay sends only what the rules allow, whatever the profile holds', async (t) => {
   const dir = guestProfile([
     { url: '/ok', headers: { accept: 'text/html', authorization: 'Bearer SECRET', cookie: 'sid=SECRET', host: 'evil.example', 'content-length': '999', 'x-api-key': 'SECRET' } },
@@ -125,23 +199,75 @@ test('replay sends only what the rules allow, whatever the profile holds', async
   t.is(status.skipped, 5);
 });
 
-test('a warm-up that killed its process is not repeated: the next boot starts cold, once warned', async (t) => {
+test('a recorded body over PREHEAT_MAX_BODY_BYTES is not replayed, with one warning, while the other requests are', async (t) => {
+  // Written by hand: the recorder never stores such a body, but a profile is untrusted data.
+  const text = { 'content-type': 'text/plain' };
+  const dir = guestProfile([
+    { url: '/ok' },
+    { method: 'POST', url: '/at-cap', body: 'a'.repeat(100), headers: text },
+    { method: 'POST', url: '/over-cap', body: 'b'.repeat(101), headers: text },
+    // 60 characters, 120 bytes: the cap is in bytes.
+    { method: 'POST', url: '/over-cap-utf8', body: 'é'.repeat(60), headers: text },
+  ]);
+  const port = await freePort();
+  const s = await bootService(guest, {
+    PREHEAT_MODE: 'warm',
+    PREHEAT_DIR: dir,
+    PREHEAT_PORT: String(port),
+    PREHEAT_REPLAY_METHODS: 'GET,POST',
+    PREHEAT_MAX_BODY_BYTES: '100',
+    GUEST_LOG_REQUESTS: '1',
+    ...patient,
+  });
+  const status = await pollStatus(port, (x) => x.ready, 100_000);
+  await s.stop();
+  const seen = s
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('request '))
+    .map((l) => JSON.parse(l.slice(8)) as { method: string; url: string; bodyBytes: number });
+  t.is(status.phase, 'ready', status.reason);
+  t.deepEqual([...new Set(seen.map((r) => `${r.method} ${r.url} ${r.bodyBytes}`))].sort(), ['GET /ok 0', 'POST /at-cap 100']);
+  t.is(status.skipped, 2);
+  t.deepEqual(
+    warnings(s.stderr()),
+    ["preheat: the profile's requests break the replay rules and are not replayed: 2 with a body over PREHEAT_MAX_BODY_BYTES [PREHEAT_W013]"],
+    s.stderr().slice(0, 2000),
+  );
+});
+
+test('a warm-up that killed its process is not repeated: the next boot starts cold, once warned, and records afresh', async (t) => {
   const dir = guestProfile([{ url: '/ok' }, { url: '/boom' }]);
+  const handWritten = fs.readFileSync(path.join(dir, 'profile.json'), 'utf8');
   const port = await freePort();
   const first = startGuest({ PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), ...patient });
   const firstEnd = await first.exited;
   t.is(firstEnd.code, 7, 'the replayed /boom ended the first boot');
-  const second = await bootService(guest, { PREHEAT_MODE: 'auto', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), ...patient });
+  // Each request keeps the app busy a few ms: the recording must see the app's own code to be written.
+  const second = await bootService(guest, { PREHEAT_MODE: 'auto', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), GUEST_WORK_MS: '5', ...patient });
   const status = await pollStatus(port, (x) => x.ready, 100_000);
-  const alive = await get(second.port, '/ok');
+  const answers = [];
+  for (let i = 0; i < 20; i++) answers.push((await get(second.port, '/ok')).status);
   const end = await second.stop();
-  t.is(alive.status, 200);
+  t.deepEqual([...new Set(answers)], [200]);
   t.is(status.replayed, 0);
   t.regex(status.reason, /no profile to warm from|started cold/);
   t.is(end.signal, 'SIGTERM');
   const w = warnings(second.stderr());
   t.is(w.length, 1, second.stderr());
   t.regex(w[0]!, /never ended: its process died during it; starting cold and recording afresh \[PREHEAT_W014\]/);
+  // Recorded afresh: the second boot wrote its own file, holding its real traffic and nothing of
+  // the profile that killed the first (the first, in warm mode, recorded nothing), and merged it
+  // into profile.json.
+  const own = fs.readdirSync(dir).filter((n) => /^profile\.(?!base-).+\.json$/.test(n) && n !== 'profile.json');
+  t.is(own.length, 1, fs.readdirSync(dir).join(', '));
+  const recorded = JSON.parse(fs.readFileSync(path.join(dir, own[0]!), 'utf8')) as WarmupProfile;
+  t.deepEqual(recorded.requests?.map((r) => [r.method, r.url, r.count]), [['GET', '/ok', 20]]);
+  t.is(recorded.generation, 2, 'one past the profile it did not warm from');
+  t.true(recorded.hotFunctions.some((f) => f.file === 'server.js'), JSON.stringify(recorded.hotFunctions.slice(0, 5)));
+  const merged = fs.readFileSync(path.join(dir, 'profile.json'), 'utf8');
+  t.not(merged, handWritten);
+  t.true((JSON.parse(merged) as WarmupProfile).instances?.includes(own[0]!.slice('profile.'.length, -'.json'.length)));
 });
 
 test('a warm-up that ended normally leaves no marker behind: the next boot warms again', async (t) => {
