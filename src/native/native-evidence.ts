@@ -33,7 +33,8 @@ const CONFIRMING_SHARE = 0.05;
  * A suspicion (a hot built-in call that may throw) is refuted when the whole main thread spent
  * less than this fraction of the suspicion's share in the confirming categories: a built-in call
  * that threw on even a tenth of its CPU would show its errors' construction and unwinding there.
- * Used where the function's own frames are too few to judge (V8 inlined it away).
+ * The whole thread, not the function's own frames: a built-in written in JavaScript (`new URL`,
+ * `atob`) throws from Node's own functions, which perf sees as the nearest JavaScript frame.
  */
 const REFUTING_FRACTION = 0.1;
 const MIN_SAMPLES_FOR_PROGRAM_VERDICT = 200;
@@ -92,9 +93,7 @@ export function withNativeEvidence(findings: Finding[], jsModel: StackModel, nat
     // suspicion they confirm loses its mark, one they refute is no finding at all.
     if (confirmed === true) delete merged.confirmed;
     const programShare = CONFIRMING[finding.kind].reduce((n, c) => n + (program[c] ?? 0), 0);
-    const refuted =
-      confirmed === false ||
-      (confirmed === null && native.mainSamples >= MIN_SAMPLES_FOR_PROGRAM_VERDICT && programShare < finding.share * REFUTING_FRACTION);
+    const refuted = native.mainSamples >= MIN_SAMPLES_FOR_PROGRAM_VERDICT && programShare < finding.share * REFUTING_FRACTION;
     return finding.confirmed === false && refuted ? null : merged;
   });
   // What the native frames contradict goes after what they confirm (sort is stable: share order stays).

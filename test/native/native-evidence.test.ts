@@ -62,12 +62,11 @@ test('a function V8 inlined is measured with the caller it was compiled into', (
 test('a suspected built-in throw is dropped where the native frames refute it, kept and unmarked where they confirm it', (t) => {
   const { model, lookupFrame, parseFrame } = jsModel();
   const suspicion = (fn: string, frame: number): Finding => ({ ...finding('exception-control-flow', fn, frame, 0.5), confirmed: false });
-  // parse (its own 50 samples) never throws; lookup does.
-  const b = new NativeProfileBuilder(1000);
-  for (let i = 0; i < 50; i++) b.add({ frames: [native('v8::internal::JsonParser<unsigned char>::ParseJsonValue'), js('parse', 9), js('main', 1)], mainThread: true });
-  for (let i = 0; i < 50; i++) b.add({ frames: [native('v8::internal::Isolate::Throw'), js('lookup', 5), js('main', 1)], mainThread: true });
-  const out = withNativeEvidence([suspicion('parse', parseFrame), suspicion('lookup', lookupFrame)], model, b.result(), 'perf');
-  t.deepEqual(out.map((f) => [f.function, f.confirmed]), [['lookup', undefined]]);
+  const confirmedOnly = new NativeProfileBuilder(1000);
+  for (let i = 0; i < 200; i++) confirmedOnly.add({ frames: [native('v8::internal::Isolate::Throw'), js('lookup', 5), js('main', 1)], mainThread: true });
+  const [confirmed] = withNativeEvidence([suspicion('lookup', lookupFrame)], model, confirmedOnly.result(), 'perf');
+  t.is(confirmed!.native!.confirmed, true);
+  t.is(confirmed!.confirmed, undefined, 'measured: no longer marked unconfirmed');
 
   // V8 inlined parse away (too few frames of its own to judge): the whole main thread decides.
   const inlined = (throwing: number) => {
@@ -79,6 +78,13 @@ test('a suspected built-in throw is dropped where the native frames refute it, k
     return withNativeEvidence([suspicion('parse', parseFrame)], model, p.result(), 'perf');
   };
   t.deepEqual(inlined(0), [], 'no exceptions anywhere: refuted');
+  // A built-in written in JavaScript (new URL, atob) throws from Node's own function, perf's
+  // nearest JavaScript frame: the function's own frames show none, the thread's do.
+  const viaNode = new NativeProfileBuilder(1000);
+  for (let i = 0; i < 100; i++) viaNode.add({ frames: [js('parse', 9), js('main', 1)], mainThread: true });
+  for (let i = 0; i < 100; i++) viaNode.add({ frames: [native('v8::internal::Isolate::Throw'), { name: 'URL', kind: 'js', url: 'node:internal/url', line: 700, column: 3 }, js('parse', 9)], mainThread: true });
+  const thrownInNode = withNativeEvidence([suspicion('parse', parseFrame)], model, viaNode.result(), 'perf');
+  t.is(thrownInNode.length, 1, 'thrown from Node\'s own JavaScript: kept');
   const kept = inlined(30);
   t.is(kept.length, 1, 'exceptions at a fifth of the suspicion\'s share somewhere: kept, unjudged');
   t.is(kept[0]!.native!.confirmed, null);
