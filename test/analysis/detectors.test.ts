@@ -31,17 +31,19 @@ const keySource = [
 ].join('\n');
 
 test('string keys: concatenation, template via a local, and not numeric keys or Map calls', (t) => {
+  const concat = analyse(keySource, (url) => [{ name: 'build', url, line: 0, self: 100, ticks: [[3, 30], [4, 35], [5, 35]] }]);
+  t.deepEqual(concat.map((f) => [f.kind, f.function, f.line]), [['string-interning', 'build', 3]]);
+  const template = analyse(keySource, (url) => [{ name: 'build', url, line: 0, self: 100, ticks: [[4, 45], [5, 45], [7, 10]] }]);
+  t.deepEqual(template.map((f) => [f.kind, f.function, f.line]), [['string-interning', 'build', 7]]);
+  t.regex(template[0]!.evidence, /key, a template literal \(line 6\)/);
+});
+
+test('one string-interning finding per function, at its hottest line, naming the others', (t) => {
   const findings = analyse(keySource, (url) => [
     { name: 'build', url, line: 0, self: 100, ticks: [[3, 30], [4, 30], [5, 30], [7, 10]] },
   ]);
-  t.deepEqual(
-    findings.map((f) => [f.kind, f.function, f.line]),
-    [
-      ['string-interning', 'build', 3],
-      ['string-interning', 'build', 7],
-    ],
-  );
-  t.regex(findings[1]!.evidence, /key, a template literal \(line 6\)/);
+  t.deepEqual(findings.map((f) => [f.kind, f.function, f.line]), [['string-interning', 'build', 3]]);
+  t.regex(findings[0]!.evidence, /The same function also does it on line 7 \(10\.0%\)\.$/);
 });
 
 test('findings under the share threshold are not reported', (t) => {

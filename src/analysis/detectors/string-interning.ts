@@ -52,8 +52,27 @@ export function stringInterning(minShare: number): Detector {
         frame: hot.frame,
       });
     }
-    return findings;
+    return onePerFunction(findings);
   };
+}
+
+/**
+ * One finding per function, at its hottest line, the function's other lines named in it: a key
+ * built on a hot lookup and again on a cold insert path is one pattern to fix, and a line a few
+ * samples land on (positions in optimized code are approximate) is no finding of its own.
+ */
+function onePerFunction(findings: Finding[]): Finding[] {
+  const byFunction = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const key = `${f.file}\0${f.frame}`;
+    byFunction.set(key, [...(byFunction.get(key) ?? []), f]);
+  }
+  return [...byFunction.values()].map((group) => {
+    const [top, ...rest] = [...group].sort((a, b) => b.share - a.share);
+    if (!rest.length) return top!;
+    const others = rest.map((f) => `${f.line} (${percent(f.share)})`).join(', ');
+    return { ...top!, evidence: `${top!.evidence} The same function also does it on line${rest.length > 1 ? 's' : ''} ${others}.` };
+  });
 }
 
 /** The key expression of a computed property use, and why it is a fresh string; else null. */
