@@ -192,6 +192,28 @@ function writeMarkdown(dir) {
       table(['set', 'Node', 'kind', 'recall', 'precision', 'unconfirmed on look-alikes', 'under a wrong kind'], rows),
     );
   }
+  const fn = read(dir, 'findings-native');
+  if (fn) {
+    const pct = (a, b) => (b ? `${Math.round((100 * a) / b)}%` : '–');
+    const rows = [];
+    for (const r of fn.results) {
+      for (const [kind, c] of Object.entries(r.counts)) {
+        if (!c.expected && !c.falsePositives) continue;
+        rows.push([r.run, r.set, r.node, kind, `${pct(c.found, c.expected)} (${c.found}/${c.expected})`, `${pct(c.found, c.found + c.falsePositives)} (${c.falsePositives} false)`, c.wrongKind]);
+      }
+    }
+    const misses = fn.results.flatMap((r) => r.details.filter((d) => d.error || d.missed?.length || d.extra?.length).map((d) => `run ${r.run}, ${r.node}, ${r.set}/${d.file}: ${d.error ?? [...d.missed.map((e) => `missed ${e.kind} ${e.function}:${e.line}`), ...d.extra.map((f) => `extra ${f.kind} ${f.function}:${f.line}`)].join(', ')}`));
+    parts.push(
+      '',
+      '### The same corpus under `preheat flame --native`',
+      '',
+      `\`scripts/bench/findings.js --native --runs ${Math.max(...fn.results.map((r) => r.run))}\` (too long for \`npm run bench\`): each program runs under \`preheat flame --native\` for ${fn.ms} ms, where the native frames confirm or refute a suspected built-in throw and V8's log measures deopt loops, so every finding counts. `,
+      '',
+      table(['run', 'set', 'Node', 'kind', 'recall', 'precision', 'under a wrong kind'], rows),
+      '',
+      misses.length ? `Misses and false findings: ${misses.join('; ')}.` : 'No miss and no false finding in any run.',
+    );
+  }
   const r = read(dir, 'report-speed');
   if (r) {
     parts.push('', '## Report speed', '', r.markdown);
