@@ -63,9 +63,12 @@ test('preheat flame samples at 1 kHz, not at the always-on 25 a second, unless t
     t.is(r.code, 0, r.stderr);
     return Number(/(\d+) JavaScript samples/.exec(r.stdout + r.stderr)?.[1]);
   };
-  // 1.5 s of one function: about 1500 samples at 1 kHz, about 38 at 25 a second.
+  // 1.5 s of one function: about 1500 samples at 1 kHz, 75 at the 50 a second set below, about 38
+  // at 25. A loaded machine gives fewer, the high rate most (signals pile up while the process
+  // waits its turn: 162 at 1 kHz was seen), so the check is a factor of two, where 25 a second
+  // would give half as many.
   const byDefault = await samples(realDefaults);
-  t.true(byDefault >= 400, `${byDefault} samples`);
   const set = await samples({ PREHEAT_SAMPLE_INTERVAL_MICROS: '20000' });
   t.true(set <= 150, `${set} samples at the rate the environment set`);
+  t.true(byDefault >= 2 * set, `${byDefault} samples by default, ${set} at 50 a second`);
 });
