@@ -255,7 +255,7 @@ test('a warm-up that killed its process is not repeated: the next boot starts co
   t.is(end.signal, 'SIGTERM');
   const w = warnings(second.stderr());
   t.is(w.length, 1, second.stderr());
-  t.regex(w[0]!, /never ended: its process died during it; starting cold and recording afresh \[PREHEAT_W014\]/);
+  t.regex(w[0]!, /never ended: its process died during it; starting cold and recording afresh; .*\(GET \/boom.*\) will not be replayed again \(.*quarantine\.json\) \[PREHEAT_W014\]/);
   // Recorded afresh: the second boot wrote its own file, holding its real traffic and nothing of
   // the profile that killed the first (the first, in warm mode, recorded nothing), and merged it
   // into profile.json.
@@ -269,6 +269,59 @@ test('a warm-up that killed its process is not repeated: the next boot starts co
   t.not(merged, handWritten);
   t.true((JSON.parse(merged) as WarmupProfile).instances?.includes(own[0]!.slice('profile.'.length, -'.json'.length)));
 });
+
+for (const thread of ['main', 'worker']) {
+  test(`a request whose replay killed the warm-up is quarantined: died, cold, then warm boots that never replay it, instead of a crash every other boot (PREHEAT_REPLAY_THREAD=${thread})`, async (t) => {
+    // Auto mode, the default: the cold boot records, and its profile.json still holds /boom (merged
+    // in from the profile it did not warm from). Recorded latencies let the warm boots end on the
+    // latency rule; the concurrency is fixed so the test knows how many requests can be in flight.
+    const routes = ['/ok', '/a', '/b', '/c', '/d', '/boom'];
+    const dir = guestProfile(routes.map((url) => ({ url, status: 200, latencyMs: 1000 })));
+    const env = { PREHEAT_MODE: 'auto', PREHEAT_DIR: dir, PREHEAT_REPLAY_CONCURRENCY: '2', PREHEAT_REPLAY_THREAD: thread, ...patient };
+    const port = await freePort();
+    const first = startGuest({ ...env, PREHEAT_PORT: String(port) });
+    t.is((await first.exited).code, 7, 'the replayed /boom ended the first boot');
+    // No fallback: on the worker thread, the worker itself named /boom in the marker.
+    t.deepEqual(warnings(first.stderr()), []);
+
+    const second = await bootService(guest, { ...env, PREHEAT_PORT: String(port), GUEST_WORK_MS: '5' });
+    const cold = await pollStatus(port, (x) => x.ready, 100_000);
+    for (let i = 0; i < 20; i++) await get(second.port, '/ok');
+    t.is((await second.stop()).signal, 'SIGTERM');
+    t.is(cold.replayed, 0);
+    const w2 = warnings(second.stderr());
+    t.is(w2.length, 1, second.stderr());
+    t.regex(w2[0]!, /never ended: its process died during it; starting cold and recording afresh; .*GET \/boom.* will not be replayed again \(.*quarantine\.json\) \[PREHEAT_W014\]$/);
+    const merged = JSON.parse(fs.readFileSync(path.join(dir, 'profile.json'), 'utf8')) as WarmupProfile;
+    t.true(merged.requests!.some((r) => r.url === '/boom'), 'the profile the next boot warms from still holds /boom');
+    const file = path.join(dir, 'quarantine.json');
+    t.is(fs.statSync(file).mode & 0o777, 0o600);
+    const quarantined = (JSON.parse(fs.readFileSync(file, 'utf8')) as { requests: { request?: string }[] }).requests.map((e) => e.request);
+    t.true(quarantined.includes('GET /boom'), JSON.stringify(quarantined));
+    // Those in flight when the process died: /boom, and at most one more at concurrency 2.
+    t.true(quarantined.length <= 2, JSON.stringify(quarantined));
+
+    for (const boot of [3, 4]) {
+      const s = await bootService(guest, { ...env, PREHEAT_PORT: String(port), GUEST_LOG_REQUESTS: '1' });
+      const status = await pollStatus(port, (x) => x.ready || ['deadline', 'stopped'].includes(x.phase), 100_000);
+      const end = await s.stop();
+      const served = new Set(s.stderr().split('\n').filter((l) => l.startsWith('request ')).map((l) => (JSON.parse(l.slice(8)) as { url: string }).url));
+      t.is(end.signal, 'SIGTERM', `boot ${boot} lived until stopped`);
+      t.is(status.phase, 'ready', `boot ${boot}: ${status.reason}`);
+      t.false(served.has('/boom'), `boot ${boot} never replayed /boom`);
+      t.deepEqual([...served].sort(), routes.filter((u) => !quarantined.includes(`GET ${u}`)).sort(), `boot ${boot} replayed every other request`);
+      t.is(status.skipped, quarantined.length);
+      const w = warnings(s.stderr());
+      t.is(w.length, 1, s.stderr().slice(0, 2000));
+      const m = /^preheat: (\d+) recorded requests? (?:is|are) quarantined and not replayed, as a warm-up that replayed (?:it|them) killed its process \((.*)\); remove (.*) to replay (?:it|them) again \[PREHEAT_W018\]$/.exec(w[0]!);
+      t.truthy(m, w[0]);
+      t.is(Number(m![1]), quarantined.length);
+      t.deepEqual(m![2]!.split(', ').sort(), [...quarantined].sort());
+      t.is(m![3], file);
+    }
+    t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('warming-')), [], 'the crash marker was retired once its suspects were quarantined');
+  });
+}
 
 test('a warm-up that ended normally leaves no marker behind: the next boot warms again', async (t) => {
   const dir = guestProfile([{ url: '/ok' }]);
