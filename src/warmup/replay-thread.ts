@@ -116,7 +116,8 @@ class MainReplayer implements Replayer {
 class WorkerReplayer implements Replayer {
   private worker: Worker | null = null;
   private fallback: MainReplayer | null = null;
-  private readonly flags = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+  /** `[STOP, IN_FLIGHT]`, shared with the worker; null when there is no worker to share them with. */
+  private flags: Int32Array | null = null;
   private ready = false;
   private going = false;
   private closed = false;
@@ -134,18 +135,22 @@ class WorkerReplayer implements Replayer {
     file: string,
   ) {
     this.sentMarker = options.marker.value;
-    const data: ReplayWorkerData = {
-      kind: 'preheat-replay',
-      schedule: options.schedule,
-      target: options.target,
-      concurrency: options.concurrency,
-      timeoutMs: options.timeoutMs,
-      marker: { header: options.marker.header, value: options.marker.value },
-      newConnectionEach: options.newConnectionEach,
-      flags: this.flags,
-      createdAt: Date.now(),
-    };
     try {
+      // Inside the fallback: a process without SharedArrayBuffer (a hardening preload deletes it,
+      // V8's --no-harmony-sharedarraybuffer on Node 20) cannot share the flags, and replays on the
+      // main thread instead of failing the warm-up.
+      const flags = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+      const data: ReplayWorkerData = {
+        kind: 'preheat-replay',
+        schedule: options.schedule,
+        target: options.target,
+        concurrency: options.concurrency,
+        timeoutMs: options.timeoutMs,
+        marker: { header: options.marker.header, value: options.marker.value },
+        newConnectionEach: options.newConnectionEach,
+        flags,
+        createdAt: Date.now(),
+      };
       const worker = new Worker(file, {
         workerData: data,
         execArgv: [],
@@ -154,6 +159,7 @@ class WorkerReplayer implements Replayer {
         stderr: true,
         resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MB },
       });
+      this.flags = flags;
       this.worker = worker;
       worker.on('error', (error) => this.fail(`failed (${message(error)})`));
       worker.on('exit', (code) => this.fail(`exited (code ${code})`));
@@ -163,7 +169,7 @@ class WorkerReplayer implements Replayer {
       worker.stderr.resume();
       worker.unref();
     } catch (error) {
-      // Refused outright: the permission model without --allow-worker, no threads left.
+      // Refused outright: the permission model without --allow-worker, no threads left, no SharedArrayBuffer.
       this.fail(`could not be created (${message(error)})`);
     }
   }
@@ -197,7 +203,7 @@ class WorkerReplayer implements Replayer {
   }
 
   inFlight(): number {
-    return (this.fallback?.inFlight() ?? 0) + (this.worker ? Atomics.load(this.flags, IN_FLIGHT) : 0);
+    return (this.fallback?.inFlight() ?? 0) + (this.worker ? this.flag(IN_FLIGHT) : 0);
   }
 
   writeAheadTo(marker: Marker): void {
@@ -212,10 +218,10 @@ class WorkerReplayer implements Replayer {
     this.closed = true;
     this.wake?.();
     if (!this.worker || !this.going) return this.stopWorker();
-    Atomics.store(this.flags, STOP, 1);
+    this.setFlag(STOP, 1);
     const limit = performance.now() + DRAIN_MS;
     const timer = setInterval(() => {
-      if (this.worker && Atomics.load(this.flags, IN_FLIGHT) > 0 && performance.now() < limit) return;
+      if (this.worker && this.flag(IN_FLIGHT) > 0 && performance.now() < limit) return;
       clearInterval(timer);
       this.stopWorker();
     }, POLL_MS);
@@ -260,12 +266,20 @@ class WorkerReplayer implements Replayer {
     this.wake?.();
   }
 
+  private flag(index: number): number {
+    return this.flags ? Atomics.load(this.flags, index) : 0;
+  }
+
+  private setFlag(index: number, value: number): void {
+    if (this.flags) Atomics.store(this.flags, index, value);
+  }
+
   private stopWorker(): void {
-    Atomics.store(this.flags, STOP, 1);
+    this.setFlag(STOP, 1);
     const worker = this.worker;
     this.worker = null;
     // Its requests end with it: nothing is in flight on a terminated thread.
-    Atomics.store(this.flags, IN_FLIGHT, 0);
+    this.setFlag(IN_FLIGHT, 0);
     if (!worker) return;
     worker.removeAllListeners('message');
     // 'error' stays handled: an error event without a listener would be thrown into the app.
