@@ -220,8 +220,11 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
         try {
           progress = optimizer.step();
         } catch (error) {
-          // A helper whose bytecode V8 flushed throws a SyntaxError: no more forced optimization.
-          return state.set('ready', `replayed ${replayed} requests; forced optimization stopped (${message(error)})`);
+          // A helper whose bytecode V8 flushed while natives syntax was off throws a SyntaxError.
+          // A failure inside the warm-up like any other: the deadline's decision, at once (it
+          // said ready here whatever PREHEAT_ON_DEADLINE said).
+          log.warn(Codes.internal, `warm-up failed: forced optimization failed (${message(error)})`);
+          return state.stop(`forced optimization failed after ${replayed} replayed requests (${message(error)})`);
         }
         state.setCount('optimized', progress.optimized);
         state.set('optimizing', `${progress.optimized} of ${index!.found.length} found hot functions optimized`);

@@ -71,6 +71,44 @@ test('in a process without SharedArrayBuffer, the worker-thread replay falls bac
   t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('warming-')), []);
 });
 
+for (const [onDeadline, expected] of [
+  ['ready', 200],
+  ['fail', 503],
+] as const) {
+  test(`a forced-optimization step that fails ends the warm-up at once with the deadline's decision: ${expected} (PREHEAT_ON_DEADLINE=${onDeadline})`, async (t) => {
+    // fixtures/preload/natives-off.js switches natives syntax off and has V8 flush bytecode when the
+    // app serves its first replayed request: the optimizer's first step, after that round, calls a
+    // natives helper that cannot be compiled again (SyntaxError). It used to report ready whatever
+    // PREHEAT_ON_DEADLINE said. The deadline is 120 s away, so only the step's catch decides in time.
+    const dir = guestProfile([{ url: '/ok' }]);
+    const port = await freePort();
+    const s = await bootService(
+      guest,
+      { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PREHEAT_ON_DEADLINE: onDeadline, ...patient },
+      ['--require', fixture('preload', 'natives-off.js')],
+    );
+    const status = await pollStatus(port, (x) => ['ready', 'deadline', 'stopped'].includes(x.phase), 100_000);
+    const ready = await get(port, '/ready');
+    const app = await get(s.port, '/ok');
+    const end = await s.stop();
+    t.regex(s.stderr(), /^natives-off: natives syntax switched off, bytecode flushed$/m, 'the fault happened');
+    t.is(status.phase, 'stopped', status.reason);
+    t.regex(
+      status.reason,
+      new RegExp(`^forced optimization failed after [1-9]\\d* replayed requests \\(.+\\); ${onDeadline === 'ready' ? 'reporting ready anyway' : 'staying not ready'} \\(PREHEAT_ON_DEADLINE=${onDeadline}\\)$`),
+    );
+    t.is(status.ready, expected === 200);
+    t.is(ready.status, expected);
+    t.is(app.status, 200, 'the app goes on serving');
+    t.is(end.signal, 'SIGTERM');
+    const w = warnings(s.stderr());
+    t.is(w.length, 1, s.stderr());
+    t.regex(w[0]!, /^preheat: warm-up failed: forced optimization failed \(.+\) \[PREHEAT_W008\]$/);
+    // The warm-up ended (not killed): its marker is gone, and the next boot warms again.
+    t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('warming-')), []);
+  });
+}
+
 test('/ready never says 200 before the app listens, however short the deadline', async (t) => {
   const dir = guestProfile([{ url: '/ok' }]);
   const port = await freePort();
