@@ -108,7 +108,15 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
     // Servers that asked for port 0, and the ports the OS gave them: not recorded (request-capture.ts).
     const askedForAnyPort = new WeakSet<net.Server>();
     const ephemeralPorts = new Set<number>();
-    const recorder = options.mode === 'warm' ? null : startRecording(options, log, ownServers, replayMarker, ephemeralPorts);
+    // One set of signal hooks per process (two would each take the other for the app's listener,
+    // and neither would let the signal end the process): the recorder's, else the warm-up's own
+    // while it runs. Either way a signal tells the warm-up it is being stopped, not crashing.
+    const signalled = () => warmup?.signalled();
+    const recorder = options.mode === 'warm' ? null : startRecording(options, log, ownServers, replayMarker, ephemeralPorts, signalled);
+    if (warmup && !recorder) {
+      const removeHooks = installExitHooks({ checkpoint() {}, finish() {}, signal: signalled });
+      void state.whenSettled().then(removeHooks);
+    }
     // Starts now, synchronously, to see the app's own start-up code, whether or not a warm-up
     // follows (an app that never listens is recorded too). Replayed traffic is not production
     // traffic: while the replay runs, the recording pauses.
@@ -249,7 +257,7 @@ function loadWarmupProfile(options: Options, log: Logger): WarmupProfile | null 
   return null;
 }
 
-function startRecording(options: Options, log: Logger, ownServers: Set<net.Server>, marker: ReplayMarker, ephemeralPorts: ReadonlySet<number>) {
+function startRecording(options: Options, log: Logger, ownServers: Set<net.Server>, marker: ReplayMarker, ephemeralPorts: ReadonlySet<number>, signalled: () => void) {
   const sampler = selectSampler(options.sampler, options.sampleIntervalMicros, log);
   if (!sampler) return null;
   const capture =
@@ -277,7 +285,7 @@ function startRecording(options: Options, log: Logger, ownServers: Set<net.Serve
     () => storedProfiles(options, log),
     findAppRoot(process.argv[1], process.cwd()).entryIsApp,
   );
-  const removeHooks = installExitHooks(recorder);
+  const removeHooks = installExitHooks({ checkpoint: () => recorder.checkpoint(), finish: () => recorder.finish(), signal: signalled });
   log.debug(`recording with the ${sampler.kind} sampler into ${options.dir}`);
   return {
     start: () => recorder.start(),

@@ -51,6 +51,12 @@ export interface Warmup {
   begin(server: HttpServer): void;
   /** Stops replaying and optimizing; the state is left to the caller. */
   stop(): void;
+  /**
+   * A signal (SIGTERM, SIGINT, SIGHUP) reached the process: it is being stopped from outside (a
+   * rollout, a scale-down, a person), so if it dies now the replay did not kill it. The crash
+   * marker goes: the next boot warms as usual and quarantines nothing.
+   */
+  signalled(): void;
 }
 
 export interface WarmupContext {
@@ -265,6 +271,9 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
       stopped = true;
       replayer?.close();
       closeNatives();
+    },
+    signalled() {
+      crashMarker?.clear();
     },
   };
 }

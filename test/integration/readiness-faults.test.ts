@@ -360,6 +360,29 @@ for (const thread of ['main', 'worker']) {
   });
 }
 
+for (const mode of ['warm', 'auto']) {
+  test(`a warm-up stopped by SIGTERM is no crash: the process dies by the signal, no marker is left, and the next boot warms and quarantines nothing (${mode} mode)`, async (t) => {
+    // Slow requests: the warm-up is still replaying when the signal comes, with requests in flight.
+    const dir = guestProfile(['/ok', '/a', '/b'].map((url) => ({ url, status: 200 })));
+    const port = await freePort();
+    const s = await bootService(guest, { PREHEAT_MODE: mode, PREHEAT_DIR: dir, PREHEAT_PORT: String(port), GUEST_WORK_MS: '50', ...patient });
+    const warming = await pollStatus(port, (x) => x.replayed > 0, 100_000);
+    t.false(warming.ready, JSON.stringify(warming));
+    t.true(fs.readdirSync(dir).some((n) => n.startsWith('warming-')), 'the crash marker is there while the replay runs');
+    const end = await s.stop();
+    t.is(end.signal, 'SIGTERM', 'died by the signal, as without the agent');
+    t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('warming-')), [], 'the signal took the marker away');
+
+    const next = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), ...patient });
+    const status = await pollStatus(port, (x) => x.ready || ['deadline', 'stopped'].includes(x.phase), 100_000);
+    await next.stop();
+    t.is(status.phase, 'ready', status.reason);
+    t.true(status.replayed > 0, 'the next boot warmed, not cold');
+    t.deepEqual(warnings(next.stderr()), [], 'no crash warning, no quarantine');
+    t.false(fs.existsSync(path.join(dir, 'quarantine.json')));
+  });
+}
+
 test('a warm-up that ended normally leaves no marker behind: the next boot warms again', async (t) => {
   const dir = guestProfile([{ url: '/ok' }]);
   for (let boot = 0; boot < 2; boot++) {
@@ -367,7 +390,7 @@ test('a warm-up that ended normally leaves no marker behind: the next boot warms
     const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), ...patient });
     const status = await pollStatus(port, (x) => x.ready, 100_000);
     await s.stop();
-    // Stopped before its end, a warm-up leaves its marker like a crash would: this test needs it to end.
+    // This test is about a warm-up that ended on its own (a signal before its end removes the marker too).
     t.is(status.phase, 'ready', `boot ${boot}: ${status.reason}`);
     t.true(status.replayed > 0, `boot ${boot}: ${status.reason}`);
     t.is(warnings(s.stderr()).length, 0, s.stderr());
