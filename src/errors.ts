@@ -43,6 +43,10 @@ export const Codes = {
   nothingUnderRoot: 'PREHEAT_W016',
   /** This Node has no hook for the requests of an `http2` server (Node 20): they are not recorded. */
   http2NotRecorded: 'PREHEAT_W017',
+  /** Recorded requests that were in flight when a warm-up from this directory died are quarantined: not replayed. */
+  requestsQuarantined: 'PREHEAT_W018',
+  /** PREHEAT_DIR/quarantine.json cannot be used (corrupt, foreign, not a regular file); it is ignored and left as it is. */
+  badQuarantine: 'PREHEAT_W019',
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

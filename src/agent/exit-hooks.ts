@@ -7,9 +7,11 @@
  *    when it believes it is the signal's only listener.
  *  - A signal that arrives during the app's last synchronous stretch reaches our listener only if
  *    the event loop turns once more: see `onBeforeExit`.
- * `finish` runs on every 'exit', including process.exit() and uncaught exceptions.
+ * `finish` runs on every 'exit', including process.exit() and uncaught exceptions. `signal`, when
+ * given, runs first on each of those signals, whoever decides what follows: a signal comes from
+ * outside, so what ends the process next is not the agent's doing (the warm-up's crash marker).
  */
-export function installExitHooks(hooks: { checkpoint(): void; finish(): void }): () => void {
+export function installExitHooks(hooks: { checkpoint(): void; finish(): void; signal?(): void }): () => void {
   const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
   const listeners = new Map<NodeJS.Signals, () => void>();
   /** A turn of the loop we asked for at 'beforeExit' and that has not yet led to the next one. */
@@ -48,6 +50,7 @@ export function installExitHooks(hooks: { checkpoint(): void; finish(): void }):
 
   for (const sig of signals) {
     const fn = () => {
+      hooks.signal?.();
       const all = process.listeners(sig);
       const others = all.length - 1 - signalExitCount();
       if (others > 0) {

@@ -21,7 +21,8 @@ import { WarmupState, type Status } from '../readiness/state';
 import { selectSampler } from '../sampler/select';
 import { preheatVersion } from '../version';
 import { enableCompileCache } from '../warmup/compile-cache';
-import { findCrashedWarmup, retireMarkers } from '../warmup/crash-marker';
+import { crashedWarmups, retireMarkers } from '../warmup/crash-marker';
+import { loadQuarantine } from '../warmup/quarantine';
 import { installExitHooks } from './exit-hooks';
 import { Recorder, type RecorderStatus } from './recorder';
 
@@ -87,7 +88,8 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
     const cache = enableCompileCache(path.join(options.dir, 'compile-cache'));
     if (cache) log.debug(`compile cache: ${cache}`);
 
-    const profile = options.mode === 'record' ? null : warmableProfile(options, log);
+    const warmable = options.mode === 'record' ? null : warmableProfile(options, log);
+    const profile = warmable?.profile ?? null;
     const state = new WarmupState(options.onDeadline === 'ready');
     failState = state;
     // First, before anything else can fail: whatever happens next, readiness gets decided.
@@ -102,11 +104,19 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
     const source = options.port === null || clusterWorker ? null : new ClusterReadiness(state, replayMarker.value, options.startLimitMs + options.deadlineMs, options.onDeadline === 'ready');
     const readiness = source ? startReadiness(source, options, log) : null;
     if (readiness) ownServers.add(readiness);
-    const warmup = profile ? lazy.warmup().prepareWarmup({ profile, options, state, log, marker: replayMarker, clusterWorker }) : null;
+    const warmup = profile ? lazy.warmup().prepareWarmup({ profile, options, state, log, marker: replayMarker, clusterWorker, quarantine: warmable!.quarantine }) : null;
     // Servers that asked for port 0, and the ports the OS gave them: not recorded (request-capture.ts).
     const askedForAnyPort = new WeakSet<net.Server>();
     const ephemeralPorts = new Set<number>();
-    const recorder = options.mode === 'warm' ? null : startRecording(options, log, ownServers, replayMarker, ephemeralPorts);
+    // One set of signal hooks per process (two would each take the other for the app's listener,
+    // and neither would let the signal end the process): the recorder's, else the warm-up's own
+    // while it runs. Either way a signal tells the warm-up it is being stopped, not crashing.
+    const signalled = () => warmup?.signalled();
+    const recorder = options.mode === 'warm' ? null : startRecording(options, log, ownServers, replayMarker, ephemeralPorts, signalled);
+    if (warmup && !recorder) {
+      const removeHooks = installExitHooks({ checkpoint() {}, finish() {}, signal: signalled });
+      void state.whenSettled().then(removeHooks);
+    }
     // Starts now, synchronously, to see the app's own start-up code, whether or not a warm-up
     // follows (an app that never listens is recorded too). Replayed traffic is not production
     // traffic: while the replay runs, the recording pauses.
@@ -202,21 +212,28 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
 /**
  * The profile to warm from, unless a warm-up from this directory killed its process since the
  * profile was written: then this boot starts cold (and records afresh), or a crash loop follows.
+ * The requests that crashed warm-up was replaying are quarantined (quarantine.ts) for every later
+ * warm-up: the profile this boot records still holds them, merged in from the one it crashed on.
  */
-function warmableProfile(options: Options, log: Logger): WarmupProfile | null {
+function warmableProfile(options: Options, log: Logger): { profile: WarmupProfile; quarantine: { keys: Set<string>; file: string } } | null {
   const profile = loadWarmupProfile(options, log);
   if (!profile) return null;
   const recordedAt = Math.min(Date.parse(profile.updatedAt) || 0, Date.now());
-  const crashed = findCrashedWarmup(options.dir);
-  if (crashed && crashed.startedAt >= recordedAt) {
+  const crashed = crashedWarmups(options.dir);
+  const quarantine = loadQuarantine(options.dir, crashed, profile.requests ?? [], log);
+  const newest = crashed.at(-1);
+  if (newest && newest.startedAt >= recordedAt) {
+    const suspects = newest.suspects ?? [];
+    const named = suspects.slice(0, 3).map((k) => quarantine.labels.get(k) ?? k).join(', ') + (suspects.length > 3 ? ', …' : '');
+    const what = suspects.length === 0 ? '' : `; ${suspects.length === 1 ? 'the request' : `the ${suspects.length} requests`} it was replaying (${named}) will not be replayed again (${quarantine.file})`;
     log.warn(
       Codes.warmupCrashed,
-      `the warm-up of ${new Date(crashed.startedAt).toISOString()} (pid ${crashed.pid} on ${crashed.host}) never ended: its process died during it; starting cold and recording afresh`,
+      `the warm-up of ${new Date(newest.startedAt).toISOString()} (pid ${newest.pid} on ${newest.host}) never ended: its process died during it; starting cold and recording afresh${what}`,
     );
     return null;
   }
-  retireMarkers(options.dir, recordedAt);
-  return profile;
+  retireMarkers(options.dir, recordedAt, Date.now(), (m) => !quarantine.saved && (m.suspects?.length ?? 0) > 0);
+  return { profile, quarantine: { keys: quarantine.keys, file: quarantine.file } };
 }
 
 function startReadiness(state: ReadinessSource, options: Options, log: Logger): net.Server {
@@ -240,7 +257,7 @@ function loadWarmupProfile(options: Options, log: Logger): WarmupProfile | null 
   return null;
 }
 
-function startRecording(options: Options, log: Logger, ownServers: Set<net.Server>, marker: ReplayMarker, ephemeralPorts: ReadonlySet<number>) {
+function startRecording(options: Options, log: Logger, ownServers: Set<net.Server>, marker: ReplayMarker, ephemeralPorts: ReadonlySet<number>, signalled: () => void) {
   const sampler = selectSampler(options.sampler, options.sampleIntervalMicros, log);
   if (!sampler) return null;
   const capture =
@@ -268,7 +285,7 @@ function startRecording(options: Options, log: Logger, ownServers: Set<net.Serve
     () => storedProfiles(options, log),
     findAppRoot(process.argv[1], process.cwd()).entryIsApp,
   );
-  const removeHooks = installExitHooks(recorder);
+  const removeHooks = installExitHooks({ checkpoint: () => recorder.checkpoint(), finish: () => recorder.finish(), signal: signalled });
   log.debug(`recording with the ${sampler.kind} sampler into ${options.dir}`);
   return {
     start: () => recorder.start(),

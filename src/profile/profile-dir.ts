@@ -41,9 +41,9 @@ export function baseInstanceId(text: string): string {
   return `base-${crypto.createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
 }
 
-/** Names in PREHEAT_DIR that preheat writes; their temporary files may be cleaned up. */
+/** Names in PREHEAT_DIR that preheat writes; their temporary files may be cleaned up. `quarantine.json`: src/warmup/quarantine.ts. */
 export function isPreheatFileName(name: string): boolean {
-  return name === PROFILE_FILE || INSTANCE_FILE.test(name) || /^preheat-.+\.cpuprofile$/.test(name);
+  return name === PROFILE_FILE || name === 'quarantine.json' || INSTANCE_FILE.test(name) || /^preheat-.+\.cpuprofile$/.test(name);
 }
 
 export interface InstanceProfile {

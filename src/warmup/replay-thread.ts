@@ -2,7 +2,9 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { RecordedRequest } from '../profile/schema';
+import type { Marker } from './crash-marker';
 import { decodeResult, replay, type ReplayResult, type ReplayTarget } from './replay';
+import { SuspectLog } from './suspects';
 import { IN_FLIGHT, STOP, type FromWorker, type ReplayWorkerData, type ToWorker } from './replay-worker';
 
 /** Where the replay client runs: a worker thread of its own, or the app's main thread. */
@@ -52,6 +54,11 @@ export interface Replayer {
   round(size: number, until: number, stop: () => boolean): Promise<void>;
   /** Replayed requests in flight now, on whichever thread (the crash marker reads this at exit). */
   inFlight(): number;
+  /**
+   * From now on, before a request is sent, the marker names it among the requests in flight
+   * (suspects.ts), on whichever thread sends it. Called once the marker is placed, before the first round.
+   */
+  writeAheadTo(marker: Marker): void;
   /** Ends the replay: the worker is terminated. Safe to call more than once. */
   close(): void;
 }
@@ -65,6 +72,7 @@ export function createReplayer(thread: ReplayThread, options: ReplayerOptions, w
 class MainReplayer implements Replayer {
   readonly thread = 'main';
   private inflight = 0;
+  private suspects: SuspectLog | null = null;
 
   constructor(private readonly options: ReplayerOptions) {}
 
@@ -78,12 +86,19 @@ class MainReplayer implements Replayer {
       shouldStop: () => stop() || started++ >= size || performance.now() > until,
       onResult: o.onResult,
       inFlight: { add: (n) => (this.inflight += n) },
+      suspects: this.suspects ?? undefined,
       newConnectionEach: o.newConnectionEach,
     });
+    // Nothing is in flight between rounds: a death in the optimizer's step is no request's doing.
+    this.suspects?.settle();
   }
 
   inFlight(): number {
     return this.inflight;
+  }
+
+  writeAheadTo(marker: Marker): void {
+    this.suspects = new SuspectLog((keys) => marker.writeSuspects(keys));
   }
 
   close(): void {}
@@ -101,7 +116,8 @@ class MainReplayer implements Replayer {
 class WorkerReplayer implements Replayer {
   private worker: Worker | null = null;
   private fallback: MainReplayer | null = null;
-  private readonly flags = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+  /** `[STOP, IN_FLIGHT]`, shared with the worker; null when there is no worker to share them with. */
+  private flags: Int32Array | null = null;
   private ready = false;
   private going = false;
   private closed = false;
@@ -110,24 +126,31 @@ class WorkerReplayer implements Replayer {
   private sentMarker: string;
   /** Called when something a waiting round looks at changed (results, ready, failure). */
   private wake: (() => void) | null = null;
+  private crashMarker: Marker | null = null;
+  /** Resolves once a stopped worker's thread has ended: until then it may still write the crash marker. */
+  private stopped: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly options: ReplayerOptions,
     file: string,
   ) {
     this.sentMarker = options.marker.value;
-    const data: ReplayWorkerData = {
-      kind: 'preheat-replay',
-      schedule: options.schedule,
-      target: options.target,
-      concurrency: options.concurrency,
-      timeoutMs: options.timeoutMs,
-      marker: { header: options.marker.header, value: options.marker.value },
-      newConnectionEach: options.newConnectionEach,
-      flags: this.flags,
-      createdAt: Date.now(),
-    };
     try {
+      // Inside the fallback: a process without SharedArrayBuffer (a hardening preload deletes it,
+      // V8's --no-harmony-sharedarraybuffer on Node 20) cannot share the flags, and replays on the
+      // main thread instead of failing the warm-up.
+      const flags = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+      const data: ReplayWorkerData = {
+        kind: 'preheat-replay',
+        schedule: options.schedule,
+        target: options.target,
+        concurrency: options.concurrency,
+        timeoutMs: options.timeoutMs,
+        marker: { header: options.marker.header, value: options.marker.value },
+        newConnectionEach: options.newConnectionEach,
+        flags,
+        createdAt: Date.now(),
+      };
       const worker = new Worker(file, {
         workerData: data,
         execArgv: [],
@@ -136,6 +159,7 @@ class WorkerReplayer implements Replayer {
         stderr: true,
         resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MB },
       });
+      this.flags = flags;
       this.worker = worker;
       worker.on('error', (error) => this.fail(`failed (${message(error)})`));
       worker.on('exit', (code) => this.fail(`exited (code ${code})`));
@@ -145,7 +169,7 @@ class WorkerReplayer implements Replayer {
       worker.stderr.resume();
       worker.unref();
     } catch (error) {
-      // Refused outright: the permission model without --allow-worker, no threads left.
+      // Refused outright: the permission model without --allow-worker, no threads left, no SharedArrayBuffer.
       this.fail(`could not be created (${message(error)})`);
     }
   }
@@ -160,7 +184,11 @@ class WorkerReplayer implements Replayer {
       await this.waitFor(() => this.ready || this.fallback !== null || stop() || performance.now() > limit);
       if (!this.ready && !this.fallback && !stop()) this.fail(`did not start within ${START_LIMIT_MS} ms`);
     }
-    if (this.fallback) return this.fallback.round(size, until, stop);
+    if (this.fallback) {
+      // One writer of the crash marker at a time: the main thread's first request waits for the worker's end.
+      await this.stopped;
+      return this.fallback.round(size, until, stop);
+    }
     if (this.closed || stop()) return;
     if (this.options.marker.value !== this.sentMarker) {
       this.sentMarker = this.options.marker.value;
@@ -175,7 +203,14 @@ class WorkerReplayer implements Replayer {
   }
 
   inFlight(): number {
-    return (this.fallback?.inFlight() ?? 0) + (this.worker ? Atomics.load(this.flags, IN_FLIGHT) : 0);
+    return (this.fallback?.inFlight() ?? 0) + (this.worker ? this.flag(IN_FLIGHT) : 0);
+  }
+
+  writeAheadTo(marker: Marker): void {
+    this.crashMarker = marker;
+    if (this.fallback) this.fallback.writeAheadTo(marker);
+    // Posted before 'go': the worker handles messages in order, so it writes before its first request.
+    else this.post({ t: 'suspects', file: marker.file, info: marker.info });
   }
 
   close(): void {
@@ -183,10 +218,10 @@ class WorkerReplayer implements Replayer {
     this.closed = true;
     this.wake?.();
     if (!this.worker || !this.going) return this.stopWorker();
-    Atomics.store(this.flags, STOP, 1);
+    this.setFlag(STOP, 1);
     const limit = performance.now() + DRAIN_MS;
     const timer = setInterval(() => {
-      if (this.worker && Atomics.load(this.flags, IN_FLIGHT) > 0 && performance.now() < limit) return;
+      if (this.worker && this.flag(IN_FLIGHT) > 0 && performance.now() < limit) return;
       clearInterval(timer);
       this.stopWorker();
     }, POLL_MS);
@@ -222,6 +257,7 @@ class WorkerReplayer implements Replayer {
     if (this.closed || this.fallback) return;
     this.stopWorker();
     this.fallback = new MainReplayer(this.options);
+    if (this.crashMarker) this.fallback.writeAheadTo(this.crashMarker);
     try {
       this.options.onFallback(why);
     } catch {
@@ -230,18 +266,26 @@ class WorkerReplayer implements Replayer {
     this.wake?.();
   }
 
+  private flag(index: number): number {
+    return this.flags ? Atomics.load(this.flags, index) : 0;
+  }
+
+  private setFlag(index: number, value: number): void {
+    if (this.flags) Atomics.store(this.flags, index, value);
+  }
+
   private stopWorker(): void {
-    Atomics.store(this.flags, STOP, 1);
+    this.setFlag(STOP, 1);
     const worker = this.worker;
     this.worker = null;
     // Its requests end with it: nothing is in flight on a terminated thread.
-    Atomics.store(this.flags, IN_FLIGHT, 0);
+    this.setFlag(IN_FLIGHT, 0);
     if (!worker) return;
     worker.removeAllListeners('message');
     // 'error' stays handled: an error event without a listener would be thrown into the app.
     worker.removeAllListeners('exit');
     worker.on('exit', () => {});
-    worker.terminate().catch(() => {});
+    this.stopped = worker.terminate().catch(() => {});
   }
 
   /** Resolves once `done()` holds, checked at each wake and every POLL_MS (unref'd: never keeps the process alive). */

@@ -6,7 +6,9 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { RecordedRequest } from '../profile/schema';
+import { writeSuspectsTo, type MarkerInfo } from './crash-marker';
 import { encodeResult, replay, type ReplayTarget } from './replay';
+import { SuspectLog } from './suspects';
 
 /** What the main thread gives the worker (structured-cloned, except `flags`, which is shared). */
 export interface ReplayWorkerData {
@@ -23,8 +25,11 @@ export interface ReplayWorkerData {
   createdAt: number;
 }
 
-/** Messages from the main thread. */
-export type ToWorker = { t: 'go' } | { t: 'marker'; value: string };
+/**
+ * Messages from the main thread. `suspects`: the crash marker to name the requests in flight in
+ * before they are sent (suspects.ts); the worker writes it itself, the main thread does not while it replays.
+ */
+export type ToWorker = { t: 'go' } | { t: 'marker'; value: string } | { t: 'suspects'; file: string; info: MarkerInfo };
 /** Messages to the main thread; `r` holds encodeResult() numbers. */
 export type FromWorker = { t: 'ready'; ms: number } | { t: 'results'; r: number[] };
 
@@ -54,9 +59,13 @@ function serve(port: MessagePort, init: ReplayWorkerData): void {
     batch = [];
   };
   let going = false;
+  let suspects: SuspectLog | null = null;
   port.on('message', (m: ToWorker) => {
     if (m.t === 'marker' && typeof m.value === 'string') marker.value = m.value;
-    else if (m.t === 'go' && !going) {
+    else if (m.t === 'suspects' && typeof m.file === 'string') {
+      const { file, info } = m;
+      suspects = new SuspectLog((keys) => writeSuspectsTo(file, info, keys));
+    } else if (m.t === 'go' && !going) {
       going = true;
       void replay(init.schedule, init.target, {
         concurrency: init.concurrency,
@@ -70,6 +79,7 @@ function serve(port: MessagePort, init: ReplayWorkerData): void {
           else timer ??= setTimeout(flush, BATCH_MS);
         },
         inFlight: { add: (n) => void Atomics.add(flags, IN_FLIGHT, n) },
+        suspects: { sending: (r) => suspects?.sending(r), ended: (r) => suspects?.ended(r) },
       }).finally(flush);
     }
   });

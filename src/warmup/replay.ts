@@ -162,6 +162,8 @@ export interface ReplayOptions {
   onResult: (r: ReplayResult) => void;
   /** Requests in flight go up and down through this, so the agent knows at exit whether one was. */
   inFlight?: { add(n: number): void };
+  /** Told of each request before it is sent and once it has ended: the crash marker's suspects (suspects.ts). */
+  suspects?: { sending(r: RecordedRequest): void; ended(r: RecordedRequest): void };
   /** A new connection for each request (cluster workers: spreads the replay over the workers). */
   newConnectionEach?: boolean;
 }
@@ -184,7 +186,7 @@ export async function replay(schedule: RecordedRequest[], target: ReplayTarget, 
   const send = target.tls ? https.request : http.request;
   const one = (r: RecordedRequest) =>
     new Promise<void>((resolve) => {
-      const finish = settleOnce(options, resolve);
+      const finish = settleOnce(r, options, resolve);
       try {
         const headers = replayHeaders(r, options);
         const req = send({ host: target.host, port: target.port, method: r.method, path: r.url, headers, agent, timeout: options.timeoutMs }, (res) => {
@@ -214,14 +216,19 @@ function replayHeaders(r: RecordedRequest, options: ReplayOptions): Record<strin
   return headers;
 }
 
-/** One request's end, counted once whichever of end, error, close or timeout comes first. */
-function settleOnce(options: ReplayOptions, resolve: () => void): (result: ReplayResult) => void {
+/**
+ * One request's end, counted once whichever of end, error, close or timeout comes first. Called
+ * before the request is created: the crash marker names it before a byte of it is sent.
+ */
+function settleOnce(r: RecordedRequest, options: ReplayOptions, resolve: () => void): (result: ReplayResult) => void {
   let done = false;
   options.inFlight?.add(1);
+  options.suspects?.sending(r);
   return (result) => {
     if (done) return;
     done = true;
     options.inFlight?.add(-1);
+    options.suspects?.ended(r);
     options.onResult(result);
     resolve();
   };
@@ -247,7 +254,7 @@ async function replayH2(schedule: RecordedRequest[], target: ReplayTarget, optio
   };
   const one = (r: RecordedRequest) =>
     new Promise<void>((resolve) => {
-      const finish = settleOnce(options, resolve);
+      const finish = settleOnce(r, options, resolve);
       try {
         const stream = open().request({ ...replayHeaders(r, options), ':method': r.method, ':path': r.url }, { endStream: r.body === undefined });
         let status = 0;

@@ -15,6 +15,7 @@ import { isHttp2Server, isTlsServer, type HttpServer } from '../readiness/app-li
 import { forMainPort, loopbackTarget, recordedPort, replaySchedule, screenRequests, type Screened } from './replay';
 import { createReplayer, type Replayer } from './replay-thread';
 import { timeReplayedRequests } from './replay-timing';
+import { suspectKey } from './suspects';
 import { lowerTiering } from './tier-flags';
 import { createNatives, type Natives } from './v8-natives';
 
@@ -50,6 +51,12 @@ export interface Warmup {
   begin(server: HttpServer): void;
   /** Stops replaying and optimizing; the state is left to the caller. */
   stop(): void;
+  /**
+   * A signal (SIGTERM, SIGINT, SIGHUP) reached the process: it is being stopped from outside (a
+   * rollout, a scale-down, a person), so if it dies now the replay did not kill it. The crash
+   * marker goes: the next boot warms as usual and quarantines nothing.
+   */
+  signalled(): void;
 }
 
 export interface WarmupContext {
@@ -61,6 +68,8 @@ export interface WarmupContext {
   marker: ReplayMarker;
   /** This process is a `node:cluster` worker: replay opens a connection per request (replay.ts says why). */
   clusterWorker?: boolean;
+  /** Requests a warm-up from this directory died replaying (quarantine.ts): never replayed. */
+  quarantine?: { keys: ReadonlySet<string>; file: string };
 }
 
 /**
@@ -107,7 +116,8 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
       skipPaths: options.skipPaths,
     });
     reportSkipped(screened, log);
-    state.setCount('skipped', Object.values(screened.skipped).reduce((a, b) => a + b, 0));
+    const quarantined = withoutQuarantined(screened, ctx.quarantine, log);
+    state.setCount('skipped', Object.values(screened.skipped).reduce((a, b) => a + b, 0) + quarantined);
     const schedule = target ? replaySchedule(screened.kept) : [];
     try {
       await prepareAndWarm(server, target, schedule, screened);
@@ -156,6 +166,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     }
 
     crashMarker = placeMarker(options.dir, options.deadlineMs);
+    if (crashMarker) replayer?.writeAheadTo(crashMarker);
     process.on('exit', onExit);
     const tiering = options.warmTiering === 'lowered' ? lowerTiering() : null;
     try {
@@ -215,8 +226,11 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
         try {
           progress = optimizer.step();
         } catch (error) {
-          // A helper whose bytecode V8 flushed throws a SyntaxError: no more forced optimization.
-          return state.set('ready', `replayed ${replayed} requests; forced optimization stopped (${message(error)})`);
+          // A helper whose bytecode V8 flushed while natives syntax was off throws a SyntaxError.
+          // A failure inside the warm-up like any other: the deadline's decision, at once (it
+          // said ready here whatever PREHEAT_ON_DEADLINE said).
+          log.warn(Codes.internal, `warm-up failed: forced optimization failed (${message(error)})`);
+          return state.stop(`forced optimization failed after ${replayed} replayed requests (${message(error)})`);
         }
         state.setCount('optimized', progress.optimized);
         state.set('optimizing', `${progress.optimized} of ${index!.found.length} found hot functions optimized`);
@@ -258,6 +272,9 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
       replayer?.close();
       closeNatives();
     },
+    signalled() {
+      crashMarker?.clear();
+    },
   };
 }
 
@@ -271,6 +288,25 @@ function reportSkipped(screened: Screened, log: Logger): void {
     beyondLimit && `${beyondLimit} beyond PREHEAT_MAX_REQUESTS`,
   ].filter(Boolean);
   if (parts.length) log.warn(Codes.replaySkipped, `the profile's requests break the replay rules and are not replayed: ${parts.join(', ')}`);
+}
+
+/**
+ * Takes the quarantined requests out of `screened.kept` (one warning, naming a few) and returns
+ * how many went. A quarantined request was in flight when a warm-up from this directory died.
+ */
+function withoutQuarantined(screened: Screened, quarantine: WarmupContext['quarantine'], log: Logger): number {
+  if (!quarantine?.keys.size) return 0;
+  const out = screened.kept.filter((r) => quarantine.keys.has(suspectKey(r)));
+  if (out.length === 0) return 0;
+  const gone = new Set(out);
+  screened.kept = screened.kept.filter((r) => !gone.has(r));
+  const named = out.slice(0, 3).map((r) => `${r.method} ${r.url}`).join(', ') + (out.length > 3 ? ', …' : '');
+  const n = out.length === 1 ? '1 recorded request is' : `${out.length} recorded requests are`;
+  log.warn(
+    Codes.requestsQuarantined,
+    `${n} quarantined and not replayed, as a warm-up that replayed ${out.length === 1 ? 'it' : 'them'} killed its process (${named}); remove ${quarantine.file} to replay ${out.length === 1 ? 'it' : 'them'} again`,
+  );
+  return out.length;
 }
 
 /** Lets the current turn finish (the app's listen callback) and the loop answer what is waiting. */

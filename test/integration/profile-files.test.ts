@@ -117,7 +117,7 @@ test('what the agent writes is private: files 0600, the directories it creates 0
 test('temporary files left by killed writers are cleaned up once older than a minute; fresh ones and foreign ones stay', async (t) => {
   const dir = tempDir();
   const old = Date.now() / 1000 - 600;
-  const stale = ['profile.json.4242.k3j2h1.tmp', 'profile.json.1.0a1b2c3d.tmp', 'preheat-2026-01-01T00-00-00-000Z-7-1.cpuprofile.7.abc123.tmp'];
+  const stale = ['profile.json.4242.k3j2h1.tmp', 'profile.json.1.0a1b2c3d.tmp', 'preheat-2026-01-01T00-00-00-000Z-7-1.cpuprofile.7.abc123.tmp', 'quarantine.json.4242.0a1b2c3d.tmp'];
   const kept = ['profile.json.4343.fresh1.tmp', 'notes.txt.12.abc.tmp'];
   for (const f of [...stale, ...kept]) fs.writeFileSync(path.join(dir, f), '{"half": ');
   for (const f of [...stale, kept[1]!]) fs.utimesSync(path.join(dir, f), old, old);

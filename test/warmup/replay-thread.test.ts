@@ -163,6 +163,33 @@ test.serial('a worker file that cannot be loaded: one fallback, and the replay r
   }
 });
 
+test.serial('without SharedArrayBuffer (deleted by a hardening preload): one fallback, and the replay runs on this thread', async (t) => {
+  const srv = await server();
+  const { o, results, fallbacks } = options(srv.port);
+  const client = watchClientRequests();
+  const g = globalThis as { SharedArrayBuffer?: SharedArrayBufferConstructor };
+  const saved = g.SharedArrayBuffer;
+  delete g.SharedArrayBuffer;
+  let r: ReturnType<typeof createReplayer>;
+  try {
+    r = createReplayer('worker', o);
+  } finally {
+    g.SharedArrayBuffer = saved;
+  }
+  try {
+    await r.round(10, performance.now() + 20_000, never);
+    t.is(r.thread, 'main');
+    t.deepEqual(fallbacks, ['could not be created (SharedArrayBuffer is not defined)']);
+    t.true(results.length >= 10);
+    t.true(client.count() >= 10, 'sent from this thread');
+    t.is(r.inFlight(), 0);
+  } finally {
+    client.stop();
+    r.close();
+    await srv.close();
+  }
+});
+
 test('a worker that dies while replaying: one fallback, the next round runs on this thread', async (t) => {
   const dir = tempDir();
   const file = path.join(dir, 'dies.js');
