@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { resolveOptions } from '../config/resolve';
 import { exitCodeOf, type Check } from '../doctor/checks';
 import type { NodeFacts } from '../doctor/node-facts';
+import { crashCheck } from '../doctor/crash-check';
 import { profileCheck } from '../doctor/profile-check';
 import { compileCacheCheck, nodeCheck, samplerCheck } from '../doctor/runtime-checks';
 import { perfCheck, preloadCheck, readinessCheck, recordingDirCheck, settingsCheck, splitNodeOptions } from '../doctor/setup-checks';
@@ -49,6 +50,7 @@ export async function doctorCommand(args: string[], io: Io): Promise<number> {
   if (options.mode !== 'off') {
     checks.push(preloadCheck(target.nodeArgs, env, cwd));
     checks.push(profileCheck(options));
+    checks.push(crashCheck(options));
     checks.push(recordingDirCheck(options));
     checks.push(await readinessCheck(options));
   }

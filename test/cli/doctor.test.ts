@@ -4,6 +4,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { functionHash, indexSource } from '../../src/profile/source-hash';
+import { markerPage } from '../../src/warmup/crash-marker';
 import { guest, startUnderAgent } from '../helpers/guest';
 import { profileOf } from '../helpers/profiles';
 import { agent, cleanEnv, cli, repo, run, tempDir } from '../helpers/run';
@@ -85,6 +86,23 @@ test('a good profile is described: generation, age, hot functions, requests with
   const worst = out.checks.some((c) => c.status === 'fail') ? 'fail' : out.checks.some((c) => c.status === 'warn') ? 'warn' : 'ok';
   t.is(out.verdict, worst);
   t.is(r.code, { ok: 0, warn: 1, fail: 3 }[worst]);
+});
+
+test('a warm-up that died and the requests it quarantined are warnings that say what the next boot does and how to clear them', async (t) => {
+  const dir = appWithProfile();
+  const store = path.join(dir, '.preheat');
+  const check = async () => (await doctor(dir, { PREHEAT_GATE_PATH: '/healthz' }, ['--', 'node', 'app.js'])).lines.get('crashes');
+  t.is((await check())?.status, 'ok');
+  // A marker an hour old (its warm-up's limit long past) from another host: a warm-up that died.
+  const key = 'a1b2c3d4e5f6';
+  fs.writeFileSync(path.join(store, 'warming-elsewhere-1-00000000.json'), markerPage({ host: 'elsewhere', pid: 1, startedAt: Date.now() - 3_600_000, limitMs: 10_000 }, [key]), { mode: 0o600 });
+  fs.writeFileSync(path.join(store, 'quarantine.json'), JSON.stringify({ version: 1, requests: [{ key, at: new Date().toISOString(), request: 'GET /boom' }] }), { mode: 0o600 });
+  const found = await check();
+  t.is(found?.status, 'warn');
+  t.regex(found!.summary, /^1 warm-up from .*\.preheat died before ending \(the last on elsewhere, pid 1, .*\): the next boot starts cold/);
+  t.regex(found!.summary, /1 request is quarantined \(GET \/boom\): .* remove .*quarantine\.json once fixed$/);
+  fs.writeFileSync(path.join(store, 'quarantine.json'), '{"version": 1, "requests": [{"key": "not a key"}]}');
+  t.regex((await check())!.summary, /quarantine\.json is not usable \(an entry has no valid key\)/);
 });
 
 test('an edit that only moves a hot function keeps the profile good; changing its body makes it stale', async (t) => {
