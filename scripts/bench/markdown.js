@@ -173,14 +173,7 @@ function writeMarkdown(dir) {
   }
   const fd = read(dir, 'findings');
   if (fd) {
-    const pct = (a, b) => (b ? `${Math.round((100 * a) / b)}%` : '–');
-    const rows = [];
-    for (const r of fd.results) {
-      for (const [kind, c] of Object.entries(r.counts)) {
-        if (!c.expected && !c.falsePositives && !c.unconfirmedFalse) continue;
-        rows.push([r.set, r.node, kind, `${pct(c.found, c.expected)} (${c.found}/${c.expected})`, `${pct(c.found, c.found + c.falsePositives)} (${c.falsePositives} false)`, c.unconfirmedFalse, c.wrongKind]);
-      }
-    }
+    const rows = findingsRows(fd, (r, kind, c, cells) => [r.set, r.node, kind, ...cells, c.unconfirmedFalse, c.wrongKind]);
     parts.push(
       '',
       '## Findings: recall and precision on the labelled corpus',
@@ -194,14 +187,7 @@ function writeMarkdown(dir) {
   }
   const fn = read(dir, 'findings-native');
   if (fn) {
-    const pct = (a, b) => (b ? `${Math.round((100 * a) / b)}%` : '–');
-    const rows = [];
-    for (const r of fn.results) {
-      for (const [kind, c] of Object.entries(r.counts)) {
-        if (!c.expected && !c.falsePositives) continue;
-        rows.push([r.run, r.set, r.node, kind, `${pct(c.found, c.expected)} (${c.found}/${c.expected})`, `${pct(c.found, c.found + c.falsePositives)} (${c.falsePositives} false)`, c.wrongKind]);
-      }
-    }
+    const rows = findingsRows(fn, (r, kind, c, cells) => [r.run, r.set, r.node, kind, ...cells, c.wrongKind]);
     const misses = fn.results.flatMap((r) => r.details.filter((d) => d.error || d.missed?.length || d.extra?.length).map((d) => `run ${r.run}, ${r.node}, ${r.set}/${d.file}: ${d.error ?? [...d.missed.map((e) => `missed ${e.kind} ${e.function}:${e.line}`), ...d.extra.map((f) => `extra ${f.kind} ${f.function}:${f.line}`)].join(', ')}`));
     parts.push(
       '',
@@ -219,6 +205,19 @@ function writeMarkdown(dir) {
     parts.push('', '## Report speed', '', r.markdown);
   }
   return parts.join('\n') + '\n';
+}
+
+/** One row per set, Node and kind that has anything to say: `row` gets the recall and precision cells. */
+function findingsRows(results, row) {
+  const pct = (a, b) => (b ? `${Math.round((100 * a) / b)}%` : '–');
+  const rows = [];
+  for (const r of results.results) {
+    for (const [kind, c] of Object.entries(r.counts)) {
+      if (!c.expected && !c.falsePositives && !c.unconfirmedFalse) continue;
+      rows.push(row(r, kind, c, [`${pct(c.found, c.expected)} (${c.found}/${c.expected})`, `${pct(c.found, c.found + c.falsePositives)} (${c.falsePositives} false)`]));
+    }
+  }
+  return rows;
 }
 
 module.exports = { writeMarkdown };

@@ -67,3 +67,10 @@ export function startGuest(env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
   return startUnderAgent(guest, env, nodeArgs);
 }
 
+/** The requests the guest served, from its GUEST_LOG_REQUESTS lines on stderr (`request {json}`). */
+export function servedRequests<T = { method: string; url: string; headers: Record<string, string | undefined>; bodyBytes: number }>(stderr: string): T[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('request '))
+    .map((l) => JSON.parse(l.slice('request '.length)) as T);
+}

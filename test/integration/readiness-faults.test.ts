@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { WarmupProfile } from '../../src/profile/schema';
-import { guest, guestProfile, patient, startGuest } from '../helpers/guest';
+import { guest, guestProfile, patient, servedRequests, startGuest } from '../helpers/guest';
 import { fixture, testCertificate, warnings } from '../helpers/run';
 import { bootService, freePort, get, pollStatus } from '../helpers/service';
 
@@ -215,11 +215,7 @@ test('replay sends only what the rules allow, whatever the profile holds', async
   const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), GUEST_LOG_REQUESTS: '1', PREHEAT_SKIP_PATHS: '/checkout/**', ...patient });
   const status = await pollStatus(port, (x) => x.ready, 100_000);
   await s.stop();
-  const seen = s
-    .stderr()
-    .split('\n')
-    .filter((l) => l.startsWith('request '))
-    .map((l) => JSON.parse(l.slice(8)) as { method: string; url: string; headers: Record<string, string | undefined> });
+  const seen = servedRequests(s.stderr());
   t.true(seen.length > 0, s.stderr().slice(0, 2000));
   t.deepEqual([...new Set(seen.map((r) => `${r.method} ${r.url}`))], ['GET /ok']);
   for (const r of seen) {
@@ -258,11 +254,7 @@ test('a recorded body over PREHEAT_MAX_BODY_BYTES is not replayed, with one warn
   });
   const status = await pollStatus(port, (x) => x.ready, 100_000);
   await s.stop();
-  const seen = s
-    .stderr()
-    .split('\n')
-    .filter((l) => l.startsWith('request '))
-    .map((l) => JSON.parse(l.slice(8)) as { method: string; url: string; bodyBytes: number });
+  const seen = servedRequests(s.stderr());
   t.is(status.phase, 'ready', status.reason);
   t.deepEqual([...new Set(seen.map((r) => `${r.method} ${r.url} ${r.bodyBytes}`))].sort(), ['GET /ok 0', 'POST /at-cap 100']);
   t.is(status.skipped, 2);
@@ -342,7 +334,7 @@ for (const thread of ['main', 'worker']) {
       const s = await bootService(guest, { ...env, PREHEAT_PORT: String(port), GUEST_LOG_REQUESTS: '1' });
       const status = await pollStatus(port, (x) => x.ready || ['deadline', 'stopped'].includes(x.phase), 100_000);
       const end = await s.stop();
-      const served = new Set(s.stderr().split('\n').filter((l) => l.startsWith('request ')).map((l) => (JSON.parse(l.slice(8)) as { url: string }).url));
+      const served = new Set(servedRequests(s.stderr()).map((r) => r.url));
       t.is(end.signal, 'SIGTERM', `boot ${boot} lived until stopped`);
       t.is(status.phase, 'ready', `boot ${boot}: ${status.reason}`);
       t.false(served.has('/boom'), `boot ${boot} never replayed /boom`);

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { canCaptureHttp2 } from '../../src/capture/request-capture';
 import type { RecordedRequest, WarmupProfile } from '../../src/profile/schema';
 import { fixture, readJson, tempDir, testCertificate, warnings } from '../helpers/run';
-import { startUnderAgent } from '../helpers/guest';
+import { servedRequests, startUnderAgent } from '../helpers/guest';
 import { bootService, freePort, get, pollStatus } from '../helpers/service';
 
 // Every server a service really has: the one that served the recorded traffic is warmed, on the
@@ -75,12 +75,7 @@ interface Served {
   replay: string | null;
 }
 
-function served(stderr: string): Served[] {
-  return stderr
-    .split('\n')
-    .filter((l) => l.startsWith('request '))
-    .map((l) => JSON.parse(l.slice(8)) as Served);
-}
+const served = (stderr: string) => servedRequests<Served>(stderr);
 
 async function until(cond: () => boolean, timeoutMs = 60_000): Promise<boolean> {
   const end = Date.now() + timeoutMs;
