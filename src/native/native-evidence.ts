@@ -35,12 +35,14 @@ const CONFIRMING_SHARE = 0.05;
  * suspicion's share. Not more: a built-in that throws late spends nearly all its time on the work
  * before the throw (JSON.stringify of a cyclic record measured 85% in JSON and 0.47% in exceptions
  * on Node 26; structuredClone 4.6% on Node 22), while the look-alikes that never throw measured
- * 0.0%. The whole thread, not the function's own frames: a built-in written in JavaScript
+ * 0 or 1 sample. The whole thread, not the function's own frames: a built-in written in JavaScript
  * (`new URL`, `atob`) throws from Node's own functions, which perf sees as the nearest JavaScript
  * frame.
  */
 const REFUTING_FRACTION = 0.1;
 const REFUTING_SHARE = 0.001;
+/** Two samples or fewer are noise whatever the run's length (one stray sample was 0.115% of a short run on Node 26). */
+const REFUTING_SAMPLES = 2;
 const MIN_SAMPLES_FOR_PROGRAM_VERDICT = 200;
 
 /** The native categories that confirm (or not) each kind of finding. */
@@ -96,8 +98,11 @@ export function withNativeEvidence(findings: Finding[], jsModel: StackModel, nat
     // What the JavaScript profile could only suspect, the native frames have now measured: a
     // suspicion they confirm loses its mark, one they refute is no finding at all.
     if (confirmed === true) delete merged.confirmed;
-    const programShare = CONFIRMING[finding.kind].reduce((n, c) => n + (program[c] ?? 0), 0);
-    const refuted = native.mainSamples >= MIN_SAMPLES_FOR_PROGRAM_VERDICT && programShare < Math.min(REFUTING_SHARE, finding.share * REFUTING_FRACTION);
+    const programSamples = CONFIRMING[finding.kind].reduce((n, c) => n + (native.totals[c] ?? 0), 0);
+    const programShare = programSamples / (native.mainSamples || 1);
+    const refuted =
+      native.mainSamples >= MIN_SAMPLES_FOR_PROGRAM_VERDICT &&
+      (programSamples <= REFUTING_SAMPLES || programShare < Math.min(REFUTING_SHARE, finding.share * REFUTING_FRACTION));
     return finding.confirmed === false && refuted ? null : merged;
   });
   // What the native frames contradict goes after what they confirm (sort is stable: share order stays).
