@@ -84,8 +84,6 @@ export class Recorder {
   /** Bumped by every synchronous write: a stepwise write that began before it gives up. */
   private flushSeq = 0;
   private flushing = false;
-  /** App files whose source index a write has already made (the hasher keeps it). */
-  private readonly indexedFiles = new Set<string>();
   private readonly status: RecorderStatus;
 
   constructor(
@@ -358,15 +356,9 @@ export class Recorder {
     return steps;
   }
 
-  /** One function of each app file the profile would hash and no earlier write has indexed. */
+  /** One function of each app file sampled since the last write: their sources are indexed a step each. */
   private unhashedFiles(): { file: string; line: number; column: number }[] {
-    const firsts = new Map<string, { file: string; line: number; column: number }>();
-    this.recording.toProfile(this.options.maxFunctions, (f) => {
-      if (!this.indexedFiles.has(f.file) && !f.file.includes('node_modules/') && !f.file.startsWith('node:')) firsts.set(f.file, f);
-      return null;
-    });
-    for (const file of firsts.keys()) this.indexedFiles.add(file);
-    return [...firsts.values()];
+    return this.recording.takeNewFiles().filter((f) => !f.file.includes('node_modules/') && !f.file.startsWith('node:'));
   }
 
   private ownProfile(): WarmupProfile {

@@ -29,6 +29,9 @@ export class Recording {
   private readonly entries = new Map<string, Entry>();
   private readonly samples: SampleTotals = { busy: 0, gc: 0, program: 0, native: 0 };
   private readonly startedAt = new Date().toISOString();
+  /** One function of each file first sampled since the last `takeNewFiles()`. */
+  private readonly newFiles = new Map<string, Entry>();
+  private readonly seenFiles = new Set<string>();
   windows = 0;
 
   constructor(private readonly meta: RecordingMeta) {}
@@ -53,11 +56,27 @@ export class Recording {
         e.total += s.total;
         e.name ||= frame.name;
       } else {
-        this.entries.set(key, { name: frame.name, file, line: frame.line, column: frame.column, self: s.self, total: s.total });
+        const entry = { name: frame.name, file, line: frame.line, column: frame.column, self: s.self, total: s.total };
+        this.entries.set(key, entry);
+        if (!this.seenFiles.has(file)) {
+          this.seenFiles.add(file);
+          this.newFiles.set(file, entry);
+        }
       }
     }
     this.windows++;
     if (this.entries.size > MAX_TRACKED) this.prune();
+  }
+
+  /**
+   * One function of each file sampled for the first time since the last call: the files whose
+   * source a write has yet to index (the recorder hashes them one step each), found without
+   * ranking the whole recording again.
+   */
+  takeNewFiles(): Entry[] {
+    const out = [...this.newFiles.values()];
+    this.newFiles.clear();
+    return out;
   }
 
   /** True when some samples ran code of the app itself (a file under its root), not only a wrapper's. */
