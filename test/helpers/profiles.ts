@@ -59,3 +59,11 @@ export function cpuProfileOf(roots: Spec[]): CpuProfile {
   add({ name: '(root)', url: '', children: roots });
   return { nodes, startTime: 0, endTime: samples.length * 1000, samples, timeDeltas: samples.map(() => 1000) };
 }
+
+/** Sample times in microseconds: the profile's start plus the running sum of its deltas. */
+export function sampleTimes(p: CpuProfile): number[] {
+  const out: number[] = [];
+  let t = p.startTime;
+  for (const d of p.timeDeltas ?? []) out.push((t += d));
+  return out;
+}

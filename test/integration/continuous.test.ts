@@ -4,16 +4,10 @@ import * as path from 'node:path';
 import type { CpuProfile } from '../../src/profile/cpuprofile';
 import { parseProfile } from '../../src/profile/schema';
 import { agent, cleanEnv, fixture, nativeSamplerBuilt, readJson, run, tempDir } from '../helpers/run';
+import { sampleTimes } from '../helpers/profiles';
 
 const service = fixture('programs', 'busy-service.js');
 const INTERVAL_MICROS = 2000;
-
-function sampleTimes(p: CpuProfile): number[] {
-  const out: number[] = [];
-  let t = p.startTime;
-  for (const d of p.timeDeltas ?? []) out.push((t += d));
-  return out;
-}
 
 const samplers = nativeSamplerBuilt ? ['native', 'inspector'] : ['inspector'];
 

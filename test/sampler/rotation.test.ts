@@ -5,16 +5,9 @@ import { createNativeSampler, loadCpuBinding, toDevTools } from '../../src/sampl
 import type { Sampler } from '../../src/sampler/sampler';
 import { samplesBefore } from '../../src/sampler/titled';
 import { nativeSamplerBuilt } from '../helpers/run';
+import { sampleTimes } from '../helpers/profiles';
 
 const INTERVAL_MICROS = 1000;
-
-/** Sample times in microseconds: the profile's start plus the running sum of its deltas. */
-function sampleTimes(p: CpuProfile): number[] {
-  const out: number[] = [];
-  let t = p.startTime;
-  for (const d of p.timeDeltas ?? []) out.push((t += d));
-  return out;
-}
 
 function spin(ms: number): number {
   const end = Date.now() + ms;
