@@ -12,7 +12,11 @@ import { isCardNumber, placeholderFor, REDACTED, redactShapesInText } from './se
 export { isSecretName } from './secret-names';
 export { isSecretShape, PLACEHOLDER_JWT, PLACEHOLDER_UUID, REDACTED } from './secret-shapes';
 
-const KEPT_HEADERS = new Set(['accept', 'accept-language', 'content-type']);
+/**
+ * `accept-encoding` selects the compression path (json-server, express's `compression`, fastify's
+ * compress plugin): a replay without it leaves that path cold for every real client that sends it.
+ */
+const KEPT_HEADERS = new Set(['accept', 'accept-encoding', 'accept-language', 'content-type']);
 
 /** JSON in a string in JSON… deeper than this is not a request worth a replay: not stored. */
 const MAX_DEPTH = 64;

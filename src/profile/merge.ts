@@ -2,7 +2,11 @@ import { MAX_COUNT, type HotFunction, type RecordedRequest, type SampleTotals, t
 
 /** Two recorded requests are the same when everything replayed would be the same. */
 export function requestKey(r: Pick<RecordedRequest, 'method' | 'url' | 'headers' | 'body'>): string {
-  return JSON.stringify([r.method, r.url, r.headers['content-type'] ?? '', r.headers.accept ?? '', r.body ?? null]);
+  const key = [r.method, r.url, r.headers['content-type'] ?? '', r.headers.accept ?? '', r.body ?? null];
+  // Compressed and plain answers run different code. Only when present, so that the keys of
+  // requests recorded before the header was kept (quarantine files hold them) stay the same.
+  const encoding = r.headers['accept-encoding'];
+  return JSON.stringify(encoding ? [...key, encoding] : key);
 }
 
 /**

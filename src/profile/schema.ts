@@ -29,7 +29,7 @@ export interface RecordedRequest {
   method: string;
   /** Path and query. */
   url: string;
-  /** Only allowlisted headers (accept, accept-language, content-type). */
+  /** Only allowlisted headers (accept, accept-encoding, accept-language, content-type). */
   headers: Record<string, string>;
   /** UTF-8 body, at most maxBodyBytes; absent for requests without one. */
   body?: string;

@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import type { WarmupProfile } from '../../src/profile/schema';
 import { guest, guestProfile, patient, servedRequests, startGuest } from '../helpers/guest';
-import { fixture, testCertificate, warnings } from '../helpers/run';
+import { fixture, tempDir, testCertificate, warnings } from '../helpers/run';
 import { bootService, freePort, get, pollStatus } from '../helpers/service';
 
 // The agent is a guest: whatever goes wrong inside the warm-up, readiness gets decided, and the
@@ -230,6 +230,25 @@ test('replay sends only what the rules allow, whatever the profile holds', async
     t.regex(r.headers.traceparent!, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
   }
   t.is(status.skipped, 5);
+});
+
+test('the accept-encoding real clients send is recorded and replayed, so the compression path is warmed with the rest', async (t) => {
+  const dir = tempDir();
+  const recording = await bootService(guest, { PREHEAT_MODE: 'record', PREHEAT_DIR: dir, GUEST_WORK_MS: '2' });
+  for (let i = 0; i < 40; i++) await get(recording.port, '/page', { 'accept-encoding': 'gzip, deflate, br' });
+  for (let i = 0; i < 10; i++) await get(recording.port, '/plain');
+  await recording.stop();
+  const port = await freePort();
+  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), GUEST_LOG_REQUESTS: '1', ...patient });
+  const status = await pollStatus(port, (x) => x.ready, 100_000);
+  await s.stop();
+  t.is(status.phase, 'ready', status.reason);
+  const seen = servedRequests(s.stderr());
+  const page = seen.filter((r) => r.url === '/page');
+  const plain = seen.filter((r) => r.url === '/plain');
+  t.true(page.length > 0 && plain.length > 0, s.stderr().slice(0, 2000));
+  t.deepEqual([...new Set(page.map((r) => r.headers['accept-encoding']))], ['gzip, deflate, br']);
+  t.deepEqual([...new Set(plain.map((r) => r.headers['accept-encoding']))], [undefined]);
 });
 
 test('a recorded body over PREHEAT_MAX_BODY_BYTES is not replayed, with one warning, while the other requests are', async (t) => {

@@ -29,7 +29,7 @@ test('record mode keeps requests without credentials and without disallowed meth
   const dir = tempDir();
   const s = await bootService(catalog, { PREHEAT_MODE: 'record', PREHEAT_DIR: dir });
   const secrets = { authorization: 'Bearer SECRET-A', cookie: 'sid=SECRET-B', 'x-api-key': 'SECRET-C', 'proxy-authorization': 'Basic SECRET-D' };
-  for (let i = 0; i < 3; i++) await get(s.port, '/search?q=red&access_token=SECRET-E', { ...secrets, accept: 'application/json' });
+  for (let i = 0; i < 3; i++) await get(s.port, '/search?q=red&access_token=SECRET-E', { ...secrets, accept: 'application/json', 'accept-encoding': 'gzip, br' });
   await get(s.port, '/search?q=lamp');
   await get(s.port, '/search', { 'content-type': 'application/json' }, 'POST', '{"q":"red","password":"SECRET-F"}');
   await get(s.port, '/product?ids=1', {}, 'DELETE');
@@ -44,7 +44,7 @@ test('record mode keeps requests without credentials and without disallowed meth
       ['GET', '/search?q=lamp', 1],
     ],
   );
-  t.deepEqual(requests[0]!.headers, { accept: 'application/json' });
+  t.deepEqual(requests[0]!.headers, { accept: 'application/json', 'accept-encoding': 'gzip, br' });
 });
 
 test('PREHEAT_REPLAY_METHODS lets POST bodies in, with secret fields redacted', async (t) => {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mergeInstances, mergeRequests, nextGeneration, rank } from '../../src/profile/merge';
+import { mergeInstances, mergeRequests, nextGeneration, rank, requestKey } from '../../src/profile/merge';
 import { profileOf } from '../helpers/profiles';
 
 test('the first recording becomes generation 1 with shares of busy samples', (t) => {
@@ -101,4 +101,18 @@ test('merged requests keep the port of the heaviest list that has one', (t) => {
   const c = { method: 'GET', url: '/x', headers: {}, count: 50 };
   const merged = mergeRequests([{ requests: [b], weight: 1 }, { requests: [a], weight: 1 }, { requests: [c], weight: 1 }], 10)!;
   t.deepEqual(merged, [{ method: 'GET', url: '/x', headers: {}, count: 90, port: 8080 }]);
+});
+
+test('requests differing only in accept-encoding stay apart; without the header a key is what it was before the header was kept', (t) => {
+  const base = { method: 'GET', url: '/a', count: 1 };
+  const merged = mergeRequests(
+    [
+      { requests: [{ ...base, headers: { 'accept-encoding': 'gzip' } }, { ...base, headers: {} }], weight: 1 },
+      { requests: [{ ...base, headers: { 'accept-encoding': 'gzip' } }], weight: 1 },
+    ],
+    10,
+  )!;
+  t.deepEqual(merged.map((r) => [r.headers['accept-encoding'], r.count]), [['gzip', 2], [undefined, 1]]);
+  // Quarantine files hold hashes of these keys: one written before must still match.
+  t.is(requestKey({ ...base, headers: { accept: 'x' } }), JSON.stringify(['GET', '/a', '', 'x', null]));
 });
