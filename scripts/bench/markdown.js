@@ -107,7 +107,7 @@ function writeMarkdown(dir) {
       `After each contender says ready: its first ${w0.measuredRequests} requests one at a time; then more at concurrency 4 (the number is given per service) and a 1 s pause; then ${w0.measuredRequests} more one at a time, the steady state of the same process. ` +
         `Each cell is the median latency of the first 10 / 100 / ${w0.measuredRequests} requests divided by that steady median (the mean over the steady mean in parentheses); medians over the alternated runs, the range of the median ratio beside the first 100. ` +
         'Cold takes traffic as soon as it listens. Naive replay sends the same recorded requests in the same proportions and order and at the same concurrency as preheat\'s replay, from the benchmark\'s process, for 1×, 2× and 4× the warm-up time (listen to ready) preheat took in the same round. ' +
-        `The measured clients send \`accept-encoding: gzip, deflate, br\`; the recorded requests, replayed by both, do not carry it. Recorded with \`PREHEAT_STEADY_AFTER_MS=${w0.steadyAfterMs}\`, so preheat's readiness rule is the latency one.`,
+        `The measured clients send \`accept-encoding: gzip, deflate, br\`, and so did the recording's clients; ${races.every((w) => w.replayedEncoding) ? 'the recorded requests carry it, so both replays send it' : 'in the races marked "without accept-encoding", recorded before the capture kept that header, neither replay sent it'}. Recorded with \`PREHEAT_STEADY_AFTER_MS=${w0.steadyAfterMs}\`, so preheat's readiness rule is the latency one.`,
     );
     for (const w of races) {
       const n = w.measuredRequests;
@@ -115,7 +115,7 @@ function writeMarkdown(dir) {
       const p = w.summary.preheat;
       parts.push(
         '',
-        `### ${w.service} (Node ${w.node}, ${w.runs} runs on ${w.date}, steady state after ${w.settleRequests} more requests)`,
+        `### ${w.service} (Node ${w.node}, ${w.runs} runs on ${w.date}, steady state after ${w.settleRequests} more requests${w.replayedEncoding ? "" : ", without accept-encoding"})`,
         '',
         table(
           ['contender', 'ready after (ms from spawn)', 'warm-up (ms)', 'requests replayed in it', 'first 10', 'first 100', `first ${n}`, 'steady median (ms)', 'failed'],
