@@ -24,6 +24,7 @@ import { enableCompileCache } from '../warmup/compile-cache';
 import { crashedWarmups, retireMarkers } from '../warmup/crash-marker';
 import { loadQuarantine } from '../warmup/quarantine';
 import { installExitHooks } from './exit-hooks';
+import type { DeoptSeen } from '../warmup/deopt-watch';
 import { Recorder, type RecorderStatus } from './recorder';
 
 /**
@@ -104,7 +105,19 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
     const source = options.port === null || clusterWorker ? null : new ClusterReadiness(state, replayMarker.value, options.startLimitMs + options.deadlineMs, options.onDeadline === 'ready');
     const readiness = source ? startReadiness(source, options, log) : null;
     if (readiness) ownServers.add(readiness);
-    const warmup = profile ? lazy.warmup().prepareWarmup({ profile, options, state, log, marker: replayMarker, clusterWorker, quarantine: warmable!.quarantine }) : null;
+    const warmup = profile
+      ? lazy.warmup().prepareWarmup({
+          profile,
+          options,
+          state,
+          log,
+          marker: replayMarker,
+          clusterWorker,
+          quarantine: warmable!.quarantine,
+          // In auto mode the recording after ready marks them: the next warm-up does not force them.
+          onDeopts: (seen) => recorder?.noteDeopts(seen),
+        })
+      : null;
     // Servers that asked for port 0, and the ports the OS gave them: not recorded (request-capture.ts).
     const askedForAnyPort = new WeakSet<net.Server>();
     const ephemeralPorts = new Set<number>();
@@ -291,6 +304,7 @@ function startRecording(options: Options, log: Logger, ownServers: Set<net.Serve
     start: () => recorder.start(),
     pause: () => recorder.pause(),
     resume: () => recorder.resume(),
+    noteDeopts: (seen: readonly DeoptSeen[]) => recorder.noteDeopts(seen),
     status: () => recorder.getStatus(),
     stop: () => {
       removeHooks();

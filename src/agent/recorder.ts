@@ -6,7 +6,8 @@ import { pathToFileURL } from 'node:url';
 import type { Options } from '../config/options';
 import { Codes, type Code } from '../errors';
 import type { Logger } from '../log';
-import { mergeGenerations } from '../profile/merge';
+import { functionKey, mergeGenerations } from '../profile/merge';
+import type { DeoptSeen } from '../warmup/deopt-watch';
 import type { BootRead } from '../profile/boot-read';
 import {
   baseInstanceId,
@@ -85,6 +86,8 @@ export class Recorder {
   private flushSeq = 0;
   private flushing = false;
   private readonly status: RecorderStatus;
+  /** Hot functions real traffic deoptimized after this boot's warm-up, by function key: times seen. */
+  private deopts = new Map<string, number>();
 
   constructor(
     private readonly sampler: Sampler,
@@ -152,6 +155,15 @@ export class Recorder {
     this.clearTimer();
     this.cancelRotation();
     this.guard('stopping the sampler', () => this.sampler.dispose());
+  }
+
+  /**
+   * The warm-up's deopt watch saw these functions lose their optimized code under real traffic:
+   * this process's profile marks them (HotFunction.deopts), so the next warm-up leaves them to V8.
+   */
+  noteDeopts(seen: readonly DeoptSeen[]): void {
+    this.deopts = new Map(seen.map((d) => [functionKey(d), d.times]));
+    this.dirty = true;
   }
 
   getStatus(): Readonly<RecorderStatus> {
@@ -363,6 +375,11 @@ export class Recorder {
 
   private ownProfile(): WarmupProfile {
     const current = this.recording.toProfile(this.options.maxFunctions, (f) => this.hasher.hash(f));
+    // A marked function this recording did not sample goes unmarked: it is no longer hot here.
+    for (const f of current.hotFunctions) {
+      const times = this.deopts.get(functionKey(f));
+      if (times) f.deopts = times;
+    }
     const requests = this.capture?.top();
     if (requests?.length) current.requests = requests;
     return mergeGenerations(

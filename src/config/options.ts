@@ -98,6 +98,11 @@ export interface Options {
    */
   warmTiering: 'default' | 'lowered';
   /**
+   * After ready, how long the hot functions are watched for deoptimization by real traffic, in
+   * milliseconds (src/warmup/deopt-watch.ts); 0 turns the watch off. Default 60000.
+   */
+  watchMs: number;
+  /**
    * Where the warm-up's replay client runs: `main`, the app's main thread, or `worker`, a worker
    * thread of its own (the app's main thread then only serves the replayed requests, but the
    * process spends more CPU per request: docs/warmup-research.md). Default `main`.
@@ -142,6 +147,7 @@ export const defaults: Readonly<Options> = Object.freeze({
   skipPaths: [],
   replayConcurrency: null,
   warmTiering: 'default',
+  watchMs: 60_000,
   replayThread: 'main',
 });
 

@@ -85,6 +85,7 @@ const parsers: { [K in keyof Options]: Parser<Options[K]> } = {
   skipPaths: globs,
   replayConcurrency: integer(1, 256, 'requests'),
   warmTiering: oneOf('default', 'lowered'),
+  watchMs: integer(0, 24 * 3600_000, 'milliseconds'),
   replayThread: oneOf('worker', 'main'),
 };
 

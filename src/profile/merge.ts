@@ -70,13 +70,13 @@ export function nextGeneration(
   if (!previous) return withRequests(rank({ ...current, generation: 1 }, maxFunctions), mergeRequests([{ requests: current.requests, weight: 1 }], maxRequests));
   const byKey = new Map<string, HotFunction>();
   for (const f of previous.hotFunctions) {
-    byKey.set(functionKey(f), { ...f, selfSamples: f.selfSamples * decay, totalSamples: f.totalSamples * decay });
+    byKey.set(functionKey(f), withDeopts({ ...f, selfSamples: f.selfSamples * decay, totalSamples: f.totalSamples * decay }, scaled(f.deopts, decay)));
   }
   for (const f of current.hotFunctions) {
     const key = functionKey(f);
     const old = byKey.get(key);
     if (old && (old.sourceHash === f.sourceHash || old.sourceHash === null || f.sourceHash === null)) {
-      byKey.set(key, { ...f, selfSamples: old.selfSamples + f.selfSamples, totalSamples: old.totalSamples + f.totalSamples });
+      byKey.set(key, withDeopts({ ...f, selfSamples: old.selfSamples + f.selfSamples, totalSamples: old.totalSamples + f.totalSamples }, added(old.deopts, f.deopts)));
     } else {
       byKey.set(key, { ...f });
     }
@@ -162,11 +162,12 @@ function sumProfiles(inputs: { profile: WarmupProfile; weight: number }[], maxFu
       const old = byKey.get(key);
       const self = f.selfSamples * weight;
       const total = f.totalSamples * weight;
+      const deopts = scaled(f.deopts, weight);
       byKey.set(
         key,
         old
-          ? { ...old, sourceHash: old.sourceHash ?? f.sourceHash, selfSamples: old.selfSamples + self, totalSamples: old.totalSamples + total }
-          : { ...f, selfSamples: self, totalSamples: total },
+          ? withDeopts({ ...old, sourceHash: old.sourceHash ?? f.sourceHash, selfSamples: old.selfSamples + self, totalSamples: old.totalSamples + total }, added(old.deopts, deopts))
+          : withDeopts({ ...f, selfSamples: self, totalSamples: total }, deopts),
       );
     }
   }
@@ -196,16 +197,35 @@ export function rank(profile: WarmupProfile, maxFunctions: number): WarmupProfil
   const hotFunctions = profile.hotFunctions
     // Decay leaves long tails of tiny counts; below a hundredth of a sample they carry no signal.
     .filter((f) => f.selfSamples >= 0.01 || f.totalSamples >= 0.01)
-    .map((f) => ({
-      ...f,
-      selfSamples: round(f.selfSamples),
-      totalSamples: round(f.totalSamples),
-      share: share(f.selfSamples),
-      totalShare: share(f.totalSamples),
-    }))
+    .map((f) =>
+      withDeopts(
+        {
+          ...f,
+          selfSamples: round(f.selfSamples),
+          totalSamples: round(f.totalSamples),
+          share: share(f.selfSamples),
+          totalShare: share(f.totalSamples),
+        },
+        f.deopts === undefined ? undefined : round(f.deopts),
+      ),
+    )
     .sort((a, b) => b.selfSamples - a.selfSamples || b.totalSamples - a.totalSamples || functionKey(a).localeCompare(functionKey(b)))
     .slice(0, maxFunctions);
   return { ...profile, samples: mapTotals(profile.samples, round), hotFunctions };
+}
+
+/** A function's deopt mark, weighted like its samples; a mark decayed to nothing goes. */
+function withDeopts(f: HotFunction, deopts: number | undefined): HotFunction {
+  const { deopts: _old, ...rest } = f;
+  return deopts !== undefined && deopts >= 0.01 ? { ...rest, deopts } : rest;
+}
+
+function scaled(n: number | undefined, weight: number): number | undefined {
+  return n === undefined ? undefined : n * weight;
+}
+
+function added(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0);
 }
 
 /**

@@ -22,6 +22,12 @@ export interface HotFunction {
   share: number;
   /** totalSamples / the profile's busy samples. */
   totalShare: number;
+  /**
+   * Times real traffic was seen to take away its optimized code after a warm-up had optimized it
+   * (src/warmup/deopt-watch.ts), decayed over generations like the samples. Absent when never.
+   * The next warm-up leaves such a function to V8's own tier-up instead of forcing it.
+   */
+  deopts?: number;
 }
 
 /** A request seen in production, kept to be replayed at warm-up. Never holds credentials (src/capture/redact.ts). */
@@ -152,7 +158,8 @@ function readShape(d: Record<string, unknown>): ParseResult {
       isPosition(f.line, 1) &&
       isPosition(f.column, 0) &&
       (f.sourceHash === null || typeof f.sourceHash === 'string') &&
-      ['selfSamples', 'totalSamples', 'share', 'totalShare'].every((k) => isCount(f[k]));
+      ['selfSamples', 'totalSamples', 'share', 'totalShare'].every((k) => isCount(f[k])) &&
+      (f.deopts === undefined || isCount(f.deopts));
     if (!ok) return bad(`hot function #${i + 1} is malformed`);
     hotFunctions.push({
       name: f.name as string,
@@ -164,6 +171,7 @@ function readShape(d: Record<string, unknown>): ParseResult {
       totalSamples: f.totalSamples as number,
       share: f.share as number,
       totalShare: f.totalShare as number,
+      ...(f.deopts === undefined ? {} : { deopts: f.deopts as number }),
     });
   }
   const profile: WarmupProfile = {

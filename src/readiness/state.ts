@@ -1,3 +1,4 @@
+import type { DeoptSeen } from '../warmup/deopt-watch';
 import type { KeyLatency } from '../warmup/latency-policy';
 
 /**
@@ -21,6 +22,8 @@ export interface Status {
   optimized: number;
   /** Hot functions whose source changed since the recording; skipped. */
   stale: number;
+  /** Hot functions left to V8's own tier-up: real traffic deoptimized them after an earlier warm-up. */
+  unforced: number;
   /** Replayed requests answered. */
   replayed: number;
   /** Replayed requests that failed (5xx, reset, timeout). */
@@ -38,6 +41,10 @@ export interface Status {
   rule: 'latency' | 'count';
   /** Per judged request, recorded vs current server-side latency (empty under the `count` rule). */
   latency: KeyLatency[];
+  /** True while hot functions are watched for deoptimization after ready (PREHEAT_WATCH_MS). */
+  watching: boolean;
+  /** Hot functions real traffic deoptimized after ready, most often first; the next recording marks them. */
+  deoptimized: DeoptSeen[];
   /** Where the replay client runs: `worker` (a thread of its own), `main` (the app's thread); null before it ran. */
   replayThread: 'worker' | 'main' | null;
   elapsedMs: number;
@@ -45,19 +52,21 @@ export interface Status {
   reason: string;
 }
 
-type Counters = Pick<Status, 'hot' | 'optimized' | 'stale' | 'replayed' | 'errors' | 'skipped'>;
+type Counters = Pick<Status, 'hot' | 'optimized' | 'stale' | 'unforced' | 'replayed' | 'errors' | 'skipped'>;
 
 /** The one mutable warm-up state of the agent; readiness is a function of it. */
 export class WarmupState {
   private readonly started = Date.now();
   private phase: Phase = 'waiting-for-server';
   private reason = 'waiting for the app to listen';
-  private readonly counters: Counters = { hot: 0, optimized: 0, stale: 0, replayed: 0, errors: 0, skipped: 0 };
+  private readonly counters: Counters = { hot: 0, optimized: 0, stale: 0, unforced: 0, replayed: 0, errors: 0, skipped: 0 };
   private scanMs: number | null = null;
   private listenedAt: number | null = null;
   private rule: Status['rule'] = 'count';
   private latency: KeyLatency[] = [];
   private replayThread: Status['replayThread'] = null;
+  private watching = false;
+  private deoptimized: DeoptSeen[] = [];
   private readonly waiters: ((ready: boolean) => void)[] = [];
 
   constructor(private readonly deadlineIsReady: boolean) {}
@@ -105,6 +114,12 @@ export class WarmupState {
     this.replayThread = thread;
   }
 
+  /** After ready, and unlike the rest of the state, this keeps changing while the watch runs. */
+  setWatch(watching: boolean, deoptimized: DeoptSeen[] = this.deoptimized): void {
+    this.watching = watching;
+    this.deoptimized = deoptimized;
+  }
+
   setScanMs(ms: number): void {
     this.scanMs = ms;
   }
@@ -132,6 +147,8 @@ export class WarmupState {
       rule: this.rule,
       latency: this.latency,
       replayThread: this.replayThread,
+      watching: this.watching,
+      deoptimized: this.deoptimized,
       elapsedMs: Date.now() - this.started,
       reason: this.reason,
     };

@@ -5,6 +5,11 @@ import { isOptimizedTier, type Natives, type Tier } from './v8-natives';
 const MAX_ATTEMPTS = 3;
 /** Rounds a function may stay uncompiled before the replay is taken not to reach it. */
 const MAX_LAZY_STEPS = 5;
+/**
+ * A function whose deopt mark is at least this (deopt-watch.ts: real traffic took its optimized
+ * code after a warm-up, in the last boot or two, as the mark decays) is not forced.
+ */
+const DEOPT_MARK = 0.5;
 
 export interface OptimizerProgress {
   optimized: number;
@@ -12,6 +17,12 @@ export interface OptimizerProgress {
   pending: number;
   /** Functions that got no type feedback from the replay, or deoptimized after every attempt. */
   givenUp: number;
+  /**
+   * Functions real traffic deoptimized after an earlier warm-up: not forced, as the replay's
+   * feedback is what failed them; V8 optimizes them on its own feedback, from the replay or later
+   * (those it optimized count in `optimized` too).
+   */
+  unforced: number;
   tiers: Record<string, Tier>;
 }
 
@@ -35,6 +46,8 @@ export class Optimizer {
   step(): OptimizerProgress {
     const tiers: Record<string, Tier> = {};
     let givenUp = 0;
+    let unforced = 0;
+    let leftToV8 = 0;
     const n = this.natives;
     {
       for (const f of this.functions) {
@@ -44,11 +57,18 @@ export class Optimizer {
         tiers[`${f.hot.name || '(anonymous)'} ${f.hot.file}:${f.hot.line}`] = (closures.find((c) => isOptimizedTier(c.tier)) ?? ran[0] ?? closures[0])?.tier ?? 'lazy';
         // Optimized once one closure is: a closure that ran once and is dead to the app (an old
         // request's) would otherwise hold the function back until it is given up on.
+        const marked = (f.hot.deopts ?? 0) >= DEOPT_MARK;
+        if (marked) unforced++;
         if (closures.some((c) => isOptimizedTier(c.tier))) {
           this.done.add(f);
           continue;
         }
         this.done.delete(f); // deoptimized since the last check
+        if (marked) {
+          // Not waited for either: V8 optimizes it when its own feedback says so, maybe after ready.
+          leftToV8++;
+          continue;
+        }
         const tries = this.attempts.get(f) ?? 0;
         if (tries >= MAX_ATTEMPTS) {
           givenUp++;
@@ -66,6 +86,6 @@ export class Optimizer {
       }
     }
     const optimized = this.done.size;
-    return { optimized, pending: this.functions.length - optimized - givenUp, givenUp, tiers };
+    return { optimized, pending: this.functions.length - optimized - givenUp - leftToV8, givenUp, unforced, tiers };
   }
 }

@@ -7,7 +7,8 @@ import type { Logger } from '../log';
 import type { HotFunction, RecordedRequest, WarmupProfile } from '../profile/schema';
 import type { WarmupState } from '../readiness/state';
 import { placeMarker, type Marker } from './crash-marker';
-import { indexFunctions, type FunctionIndex } from './function-index';
+import { watchDeopts, type DeoptSeen, type DeoptWatch } from './deopt-watch';
+import { indexFunctions, type FunctionIndex, type IndexedFunction } from './function-index';
 import { Optimizer } from './optimizer';
 import { defaultReplayConcurrency } from './cpu-budget';
 import { LatencyPolicy } from './latency-policy';
@@ -40,6 +41,8 @@ const FEEDBACK_PASSES = 2;
  * 1.09x after 2000 replayed requests (scripts/bench/warmup.js, Node 20).
  */
 const MIN_REPLAYED = 2000;
+/** Between two checks of the deopt watch after ready: a few native calls per hot function. */
+const WATCH_EVERY_MS = 250;
 
 export interface Warmup {
   /**
@@ -70,6 +73,8 @@ export interface WarmupContext {
   clusterWorker?: boolean;
   /** Requests a warm-up from this directory died replaying (quarantine.ts): never replayed. */
   quarantine?: { keys: ReadonlySet<string>; file: string };
+  /** After ready: hot functions real traffic deoptimized so far (the whole list each time it grows). */
+  onDeopts?: (seen: DeoptSeen[]) => void;
 }
 
 /**
@@ -95,6 +100,9 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
   }
   const closeNatives = () => natives?.close();
   let replayer: Replayer | null = null;
+  /** The hot functions found in the heap: watched after ready. */
+  let found: IndexedFunction[] = [];
+  let watch: DeoptWatch | null = null;
   let crashMarker: Marker | null = null;
   // A replayed request that ends the process (exit in its handler) leaves the marker: the next
   // boot starts cold. Any other exit during the warm-up is not the warm-up's doing.
@@ -186,6 +194,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     requests: RecordedRequest[],
   ) => {
     const optimizer = natives && index?.found.length ? new Optimizer(index.found, natives) : null;
+    if (optimizer) found = index!.found;
     // Ready when the traffic's main requests run near their recorded steady latency; a profile
     // without latencies falls back to a count of replayed requests.
     const policy = new LatencyPolicy(requests, { ratio: options.readyLatencyRatio });
@@ -233,6 +242,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
           return state.stop(`forced optimization failed after ${replayed} replayed requests (${message(error)})`);
         }
         state.setCount('optimized', progress.optimized);
+        state.setCount('unforced', progress.unforced);
         state.set('optimizing', `${progress.optimized} of ${index!.found.length} found hot functions optimized`);
         log.debug(`optimizer: ${JSON.stringify(progress.tiers)}`);
         // Beyond the hot set, a service's code (its framework, Node's http) tiers up with traffic
@@ -240,7 +250,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
         if (progress.pending === 0 && converged) {
           return state.set(
             'ready',
-            `${why}; ${progress.optimized} of ${index!.found.length + index!.stale.length + index!.missing.length} hot functions optimized (${index!.stale.length} stale, ${index!.missing.length} not loaded, ${progress.givenUp} not optimizable)`,
+            `${why}; ${progress.optimized} of ${index!.found.length + index!.stale.length + index!.missing.length} hot functions optimized (${index!.stale.length} stale, ${index!.missing.length} not loaded, ${progress.givenUp} not optimizable${progress.unforced ? `, ${progress.unforced} left to V8 as real traffic deoptimized them after an earlier warm-up` : ''})`,
           );
         }
         // Without requests to replay, the app's own traffic has to run the code: wait a little.
@@ -251,6 +261,27 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     }
   };
 
+  // Real traffic may bring types the replay did not: a forced function that loses its optimized
+  // code then is shown in /status and, through onDeopts, marked in the next recording.
+  const watchAfterReady = () => {
+    if (stopped || !natives || !found.length || options.watchMs <= 0) return;
+    state.setWatch(true);
+    watch = watchDeopts(found, natives, {
+      forMs: options.watchMs,
+      everyMs: WATCH_EVERY_MS,
+      onDeopt(seen) {
+        state.setWatch(true, seen);
+        log.debug(`deopt watch: ${seen.map((d) => `${d.name || '(anonymous)'} ${d.file}:${d.line} ${d.times}x`).join(', ')}`);
+        ctx.onDeopts?.(seen);
+      },
+      onError: (error) => log.debug(`deopt watch stopped: ${message(error)}`),
+      onEnd() {
+        state.setWatch(false);
+        found = [];
+      },
+    });
+  };
+
   let begun = false;
   return {
     port: mainPort,
@@ -258,6 +289,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
       if (begun || stopped) return;
       begun = true;
       run(server)
+        .then(watchAfterReady)
         .catch((error: unknown) => {
           log.warn(Codes.internal, `warm-up failed: ${message(error)}`);
           state.stop(`warm-up failed: ${message(error)}`);
@@ -269,6 +301,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     },
     stop() {
       stopped = true;
+      watch?.stop();
       replayer?.close();
       closeNatives();
     },

@@ -116,3 +116,17 @@ test('requests differing only in accept-encoding stay apart; without the header 
   // Quarantine files hold hashes of these keys: one written before must still match.
   t.is(requestKey({ ...base, headers: { accept: 'x' } }), JSON.stringify(['GET', '/a', '', 'x', null]));
 });
+
+test('a deopt mark is weighted like the samples: decayed with its generation, added up across instances, gone once it decays to nothing', (t) => {
+  const previous = profileOf([{ selfSamples: 100, totalSamples: 100 }], { generation: 1 });
+  previous.hotFunctions[0]!.deopts = 2;
+  const current = profileOf([{ selfSamples: 10, totalSamples: 10 }]);
+  const next = nextGeneration(previous, current, 0.5, 10);
+  t.is(next.hotFunctions[0]!.deopts, 1);
+  current.hotFunctions[0]!.deopts = 3;
+  t.is(nextGeneration(previous, current, 0.5, 10).hotFunctions[0]!.deopts, 4);
+  t.is(mergeInstances([previous, { ...current, generation: 1 }], 10).hotFunctions[0]!.deopts, 5);
+  previous.hotFunctions[0]!.deopts = 0.01;
+  delete current.hotFunctions[0]!.deopts;
+  t.false('deopts' in nextGeneration(previous, current, 0.5, 10).hotFunctions[0]!);
+});

@@ -31,6 +31,14 @@ test('a malformed hot function is pointed at, not trusted', (t) => {
   const p = profileOf([{ selfSamples: 1 }, { selfSamples: 1 }]) as any;
   p.hotFunctions[1].line = '12; process.exit()';
   t.deepEqual(parseProfile(JSON.stringify(p)), { ok: false, reason: 'hot function #2 is malformed' });
+  for (const deopts of [-1, '1', null, Infinity]) {
+    const d = profileOf([{ selfSamples: 1 }]) as any;
+    d.hotFunctions[0].deopts = deopts;
+    t.deepEqual(parseProfile(JSON.stringify(d)), { ok: false, reason: 'hot function #1 is malformed' }, `deopts: ${String(deopts)}`);
+  }
+  const marked = profileOf([{ selfSamples: 1 }]);
+  marked.hotFunctions[0]!.deopts = 1.5;
+  t.deepEqual(parseProfile(serializeProfile(marked)), { ok: true, profile: marked });
   const q = profileOf([]) as any;
   q.samples = { busy: -1 };
   t.regex((parseProfile(JSON.stringify(q)) as { reason: string }).reason, /"samples"/);
