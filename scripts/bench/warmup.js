@@ -188,6 +188,9 @@ async function runPreheat(dir, env = {}) {
   // What /status said at ready: when the ratios miss, stale or failing replays say why.
   const atReady = { phase: st.phase, reason: st.reason, stale: st.stale, replayed: st.replayed, errors: st.errors, rule: st.rule, thread: st.replayThread };
   const result = { readyMs, warmMs: readyMs - listenMs, ready: ok, firstReadyStatus: first, optimized: st.optimized, hot: st.hot, atReady, ...(await measure(p)) };
+  // The deopt watch (60 s after ready) over the measured traffic: hot functions it took the forced code of.
+  const after = await getJson(rp, '/status');
+  result.deoptimizedAfterReady = (after.deoptimized ?? []).map((d) => `${d.name || '(anonymous)'} ${d.file}:${d.line} ${d.times}x`);
   await stop(child);
   return result;
 }
