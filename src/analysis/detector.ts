@@ -24,6 +24,8 @@ export interface DeoptInput {
   functions: FunctionNativeCost[];
   /** All main-thread native samples: the denominator of a deopt loop's share. */
   mainSamples: number;
+  /** The main thread's sampled time (samples × interval), in microseconds: what compile time is set against. */
+  mainMicros: number;
 }
 
 /** A detector is a pure function of its input. */

@@ -52,6 +52,13 @@ export interface FunctionDeopts {
   /** V8's log time (microseconds since V8 started) of the first and last deoptimization; 0 when there was none. */
   firstMicros: number;
   lastMicros: number;
+  /**
+   * Milliseconds V8's optimizing compilers spent on the function (all three phases the trace
+   * times, on-stack replacement and thrown-away compilations included), mostly on background
+   * threads that a main-thread profile never samples: where Maglev re-optimizes within
+   * milliseconds (V8 12.x and later), most of a deopt loop's cost is here.
+   */
+  compileMs: number;
 }
 
 export interface DeoptSummary {
@@ -75,6 +82,7 @@ interface FunctionState {
   sites: Map<string, DeoptSite>;
   firstMicros: number;
   lastMicros: number;
+  compileMs: number;
 }
 
 interface OptimizedCode {
@@ -94,6 +102,8 @@ interface Traced {
   installed: Map<string, number>;
   /** Compilations thrown away before install, by reason. */
   aborted: Map<string, number>;
+  /** The trace's `took a, b, c ms` of every compilation of it, added up. */
+  compileMs: number;
 }
 
 /** The reason given for code V8 replaced when its log could not say why it threw the previous code away. */
@@ -109,6 +119,9 @@ const ABORTED = /^\[aborted (?:optimizing|compiling) 0x[0-9a-f]+ <JSFunction(?: 
 const COMPLETED = /^\[completed compiling 0x[0-9a-f]+ <JSFunction(?: (.*?))? \(sfi = 0x([0-9a-f]+)\)> \(target (\w+)\)( OSR)?/;
 // <file:line:column>, the first position of a code-deopt location (the innermost, when inlined).
 const FIRST_POSITION = /^<(.*?):(\d+):(\d+)>/;
+// `- took 0.027, 15.699, 0.052 ms`: preparing (main thread), compiling (a background thread for a
+// concurrent compile), finalizing (main thread). The same three on V8 11.3 to 14.6.
+const TOOK = / - took ([\d.]+), ([\d.]+), ([\d.]+) ms\]/;
 
 /**
  * Reads what V8 says about its optimized code, for `deopt-loop`: from V8's log (`--log-deopt` with
@@ -146,17 +159,21 @@ export class DeoptEvents {
     // code as the loop exits and comes back, is tier-up of a long loop, not a function optimized
     // again and again (a module's top-level loop does it dozens of times on Node 24 and 26).
     const aborted = ABORTED.exec(text);
+    const took = TOOK.exec(text);
+    const ms = took ? Number(took[1]) + Number(took[2]) + Number(took[3]) : 0;
     if (aborted) {
+      // Compiling time counts for on-stack replacement too: a loop that deoptimizes is compiled again.
+      if (ms) this.tracedFor(aborted[1] ?? '', aborted[2]!).compileMs += ms;
       if (aborted[4]) return;
       const t = this.tracedFor(aborted[1] ?? '', aborted[2]!);
       t.aborted.set(aborted[5]!, (t.aborted.get(aborted[5]!) ?? 0) + 1);
       return;
     }
     const completed = COMPLETED.exec(text);
-    if (completed && !completed[4]) {
-      const t = this.tracedFor(completed[1] ?? '', completed[2]!);
-      t.installed.set(completed[3]!, (t.installed.get(completed[3]!) ?? 0) + 1);
-    }
+    if (!completed) return;
+    const t = this.tracedFor(completed[1] ?? '', completed[2]!);
+    if (Number.isFinite(ms)) t.compileMs += ms;
+    if (!completed[4]) t.installed.set(completed[3]!, (t.installed.get(completed[3]!) ?? 0) + 1);
   }
 
   /** `deoptsLogged`: whether the log could hold code and deoptimization events (see DeoptSummary). */
@@ -168,6 +185,7 @@ export class DeoptEvents {
       // perf), a function is known by its name only: url '' and line 0, for the report to resolve.
       const frame = this.sfiEver.get(t.sfi - 1) ?? this.sfiEver.get(t.sfi) ?? this.uniqueByName(t.name) ?? { name: t.name, kind: 'js', url: '', line: 0, column: 0 };
       const fn = this.state(frame);
+      fn.compileMs += t.compileMs;
       for (const [reason, n] of t.aborted) {
         fn.aborted += n;
         fn.reasons.set(reason, (fn.reasons.get(reason) ?? 0) + n);
@@ -198,6 +216,7 @@ export class DeoptEvents {
         sites: [...fn.sites.values()].sort((a, b) => b.count - a.count),
         firstMicros: fn.firstMicros,
         lastMicros: fn.lastMicros,
+        compileMs: Math.round(fn.compileMs * 1000) / 1000,
       });
     }
     return { functions: functions.sort((a, b) => b.deoptimized + b.aborted - (a.deoptimized + a.aborted)), deoptsLogged };
@@ -282,7 +301,7 @@ export class DeoptEvents {
   private tracedFor(name: string, sfiHex: string): Traced {
     const key = `${name}\u0000${sfiHex}`;
     let t = this.traced.get(key);
-    if (!t) this.traced.set(key, (t = { name, sfi: parseInt(sfiHex, 16), installed: new Map(), aborted: new Map() }));
+    if (!t) this.traced.set(key, (t = { name, sfi: parseInt(sfiHex, 16), installed: new Map(), aborted: new Map(), compileMs: 0 }));
     return t;
   }
 
@@ -300,7 +319,7 @@ export class DeoptEvents {
     const key = `${frame.name}\u0000${frame.url}\u0000${frame.line}\u0000${frame.column}`;
     let fn = this.functions.get(key);
     if (!fn) {
-      fn = { frame: { name: frame.name, kind: 'js', url: frame.url, line: frame.line, column: frame.column }, optimized: 0, deoptimized: 0, aborted: 0, reasons: new Map(), sites: new Map(), firstMicros: 0, lastMicros: 0 };
+      fn = { frame: { name: frame.name, kind: 'js', url: frame.url, line: frame.line, column: frame.column }, optimized: 0, deoptimized: 0, aborted: 0, reasons: new Map(), sites: new Map(), firstMicros: 0, lastMicros: 0, compileMs: 0 };
       this.functions.set(key, fn);
     }
     return fn;

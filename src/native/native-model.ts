@@ -39,6 +39,8 @@ export interface NativeProfile {
   /** Main-thread samples by category ('js' for JavaScript's own code). */
   totals: CostBreakdown;
   mainSamples: number;
+  /** Time between two samples, in microseconds. */
+  intervalMicros: number;
   /** Samples from other threads (GC helpers, compiler threads, the libuv pool). */
   otherSamples: number;
 }
@@ -106,6 +108,7 @@ export class NativeProfileBuilder {
       functions: [...this.functions.values()].sort((a, b) => b.samples - a.samples),
       totals: this.totals,
       mainSamples: this.mainSamples,
+      intervalMicros: this.intervalMicros,
       otherSamples: this.otherSamples,
     };
   }

@@ -5,6 +5,8 @@ import type { NativeProfile } from './native-model';
 export interface NativeSummary {
   source: 'perf' | 'v8-tick-log';
   mainSamples: number;
+  /** Time between two samples, in microseconds. */
+  intervalMicros: number;
   otherThreadSamples: number;
   /** Where the main thread's samples went, biggest first; 'js' is JavaScript's own code. */
   categories: { category: NativeCategory | 'js'; label: string; samples: number; share: number }[];
@@ -14,7 +16,7 @@ export interface NativeSummary {
    * The functions whose optimized code V8 threw away most (deoptimized, or discarded before it was
    * installed), with why; null when V8 was not asked (a command that is not node under perf).
    */
-  deopts: { function: string; where: string; optimized: number; deoptimized: number; aborted: number; unoptimizedSamples: number; reasons: Record<string, number> }[] | null;
+  deopts: { function: string; where: string; optimized: number; deoptimized: number; aborted: number; unoptimizedSamples: number; compileMs: number; reasons: Record<string, number> }[] | null;
 }
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -32,6 +34,7 @@ export function nativeSummary(
   return {
     source,
     mainSamples: profile.mainSamples,
+    intervalMicros: profile.intervalMicros,
     otherThreadSamples: profile.otherSamples,
     categories: Object.entries(profile.totals)
       .map(([category, samples]) => ({
@@ -60,6 +63,7 @@ export function nativeSummary(
           deoptimized: d.deoptimized,
           aborted: d.aborted,
           unoptimizedSamples: unoptimized.get(`${d.name}\u0000${d.url}\u0000${d.line}\u0000${d.column}`) ?? 0,
+          compileMs: d.compileMs,
           reasons: Object.fromEntries(d.reasons.map((r) => [r.reason, r.count])),
         }))
       : null,

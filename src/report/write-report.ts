@@ -73,7 +73,12 @@ export function writeReport(model: StackModel, options: ReportOptions): Report {
   const { stats, totals } = functionStats(model);
   // Under perf the optimization trace names functions by name alone: the JavaScript profile places them.
   const deoptSummary = native?.deopts ? placeByName(native.deopts, model.frames) : null;
-  const deopts = deoptSummary ? { summary: deoptSummary, functions: native!.profile.functions, mainSamples: native!.profile.mainSamples } : undefined;
+  const deopts = deoptSummary ? {
+        summary: deoptSummary,
+        functions: native!.profile.functions,
+        mainSamples: native!.profile.mainSamples,
+        mainMicros: native!.profile.mainSamples * native!.profile.intervalMicros,
+      } : undefined;
   const notes = deopts ? [] : [DEOPT_LOOPS_UNMEASURED];
   const jsFindings = detectFindings({ model, stats, totals, sources, ...(deopts ? { deopts } : {}) });
   const findings = native ? withNativeEvidence(jsFindings, model, native.profile, native.source) : jsFindings;

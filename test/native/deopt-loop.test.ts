@@ -25,11 +25,12 @@ function input(deopts: Partial<FunctionDeopts>, cost: { samples: number; unoptim
   model.nodes.push({ frame: 1, parent: 0, children: [], self: 1000 });
   model.totalSamples = 1000;
   const { stats, totals } = functionStats(model);
-  const d: FunctionDeopts = { name: 'invoiceTotal', url: URL, line: 20, column: 22, optimized: 0, deoptimized: 0, aborted: 0, reasons: [], sites: [], firstMicros: 1e5, lastMicros: 2e6, ...deopts };
+  const d: FunctionDeopts = { name: 'invoiceTotal', url: URL, line: 20, column: 22, optimized: 0, deoptimized: 0, aborted: 0, reasons: [], sites: [], firstMicros: 1e5, lastMicros: 2e6, compileMs: 0, ...deopts };
   const native: DeoptInput = {
     summary: { functions: [d], deoptsLogged },
     functions: [{ name: 'invoiceTotal', url: URL, line: 20, column: 22, samples: cost.samples, unoptimized: cost.unoptimized, categories: cost.deopt ? { deopt: cost.deopt } : {} }],
     mainSamples: 1000,
+    mainMicros: 1000 * 1000,
   };
   return { model, stats, totals, sources: createSourceFiles(tempDir()), deopts: native };
 }
@@ -75,9 +76,23 @@ test('no deopt-loop: too few code objects thrown away, too little cost, or no de
   t.deepEqual(detectFindings(input({ optimized: 4, deoptimized: MIN_THROWN_AWAY - 1, reasons }, { samples: 900, unoptimized: 500 })), []);
   // Thrown away often, but its unoptimized time is under 2% of the samples.
   t.deepEqual(detectFindings(input({ optimized: 30, deoptimized: 30, reasons }, { samples: 900, unoptimized: 15, deopt: 4 })), []);
+  // Compiled again and again, but cheaply: 15 ms of compiling in a second of main thread is 1.5%.
+  t.deepEqual(detectFindings(input({ optimized: 30, deoptimized: 30, reasons, compileMs: 4 }, { samples: 900, unoptimized: 1 })), []);
   // A CPU profile: nothing to count.
   const { deopts: _, ...cpuProfileOnly } = input({ optimized: 30, deoptimized: 30, reasons }, { samples: 900, unoptimized: 500 });
   t.deepEqual(detectFindings(cpuProfileOnly), []);
+});
+
+test('compiling time counts: a function Maglev re-optimizes within milliseconds runs unoptimized for little, but its compiles cost', (t) => {
+  // What flag-rules.js showed on Node 24: 36 compiles, ~100 ms of them, 0.3% of the samples unoptimized.
+  const reasons = [{ reason: 'wrong map', count: 30 }];
+  const [f] = detectFindings(input({ optimized: 36, deoptimized: 30, reasons, compileMs: 98.4 }, { samples: 900, unoptimized: 3 }));
+  t.truthy(f);
+  t.is(f!.share, 0.003 + 0.0984);
+  t.regex(f!.evidence, /times its optimizing compiles of it at 98 ms, mostly on background threads: 9\.8% of the main thread's sampled time, 10\.1% in all/);
+  t.regex(f!.evidence, /for 0\.3% of the CPU samples/);
+  // Without the compile time the same counts are no finding (the rule before).
+  t.deepEqual(detectFindings(input({ optimized: 36, deoptimized: 30, reasons, compileMs: 0 }, { samples: 900, unoptimized: 3 })), []);
 });
 
 test('under perf the evidence says the counts come from the optimization trace', (t) => {
@@ -150,7 +165,8 @@ for (const capture of ['prof', 'perf'] as const) {
       t.deepEqual(r.findings, []);
       // V8 was asked: native.json lists what it deoptimized (the settling programs do deoptimize a few times).
       t.true(Array.isArray(r.native.deopts), JSON.stringify(r.native.deopts));
-      for (const d of r.native.deopts) t.true(d.deoptimized + d.aborted < MIN_THROWN_AWAY || d.unoptimizedSamples / r.native.mainSamples < 0.02, JSON.stringify(d));
+      const mainMs = (r.native.mainSamples * r.native.intervalMicros) / 1000;
+      for (const d of r.native.deopts) t.true(d.deoptimized + d.aborted < MIN_THROWN_AWAY || d.unoptimizedSamples / r.native.mainSamples + d.compileMs / mainMs < 0.02, JSON.stringify(d));
     });
   }
 }
