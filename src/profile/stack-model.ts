@@ -29,6 +29,12 @@ export interface StackNode {
   self: number;
   /** Self samples by 1-based source line, where the profile says. */
   lines?: Record<number, number>;
+  /**
+   * When the last sample whose leaf is this node was taken, in microseconds from the profile's
+   * start; only where the input gives each sample's time (a `.cpuprofile`'s `timeDeltas`) and the
+   * model is one profile's (a merge of several has no one timeline, and drops it).
+   */
+  lastMicros?: number;
 }
 
 export interface StackModel {
@@ -70,8 +76,18 @@ export function fromCpuProfile(profile: CpuProfile): StackModel {
   const frameIndex = new Map<string, number>([[frameKey(model.frames[0]!), 0]]);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const counts = new Map<number, number>();
+  const last = new Map<number, number>();
   if (profile.samples?.length) {
     for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
+    const deltas = profile.timeDeltas;
+    if (deltas?.length === profile.samples.length) {
+      // Deltas may be negative (ticks recorded out of order): the running sum, latest per node.
+      let t = 0;
+      for (const [i, id] of profile.samples.entries()) {
+        t += deltas[i]!;
+        if (t > (last.get(id) ?? -Infinity)) last.set(id, t);
+      }
+    }
   } else {
     for (const n of profile.nodes) counts.set(n.id, n.hitCount ?? 0);
   }
@@ -113,6 +129,8 @@ export function fromCpuProfile(profile: CpuProfile): StackModel {
     const node = model.nodes[at]!;
     const self = counts.get(id) ?? 0;
     node.self += self;
+    const sampledAt = last.get(id);
+    if (sampledAt !== undefined && sampledAt > (node.lastMicros ?? -Infinity)) node.lastMicros = Math.max(0, sampledAt);
     model.totalSamples += self;
     if (n.positionTicks?.length) {
       node.lines ??= {};
@@ -182,5 +200,7 @@ export function mergeInto(into: StackModel, from: StackModel): StackModel {
   }
   into.totalSamples += from.totalSamples;
   into.durationMicros += from.durationMicros;
+  // Two profiles' clocks do not line up: the merge has no timeline.
+  for (const n of into.nodes) delete n.lastMicros;
   return into;
 }

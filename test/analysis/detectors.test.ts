@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { detectFindings } from '../../src/analysis/detect';
 import { functionStats } from '../../src/analysis/function-stats';
 import { createSourceFiles } from '../../src/analysis/source-files';
-import { fromCpuProfile } from '../../src/profile/stack-model';
+import { fromCpuProfile, mergeInto } from '../../src/profile/stack-model';
 import { cpuProfileOf } from '../helpers/profiles';
 import { tempDir } from '../helpers/run';
 
@@ -293,4 +293,49 @@ test('a hot JSON.parse is reported only well above the threshold, and never for 
     [['string-interning', 2]],
   );
   t.deepEqual(analyse(src, spec(8, 40)), []);
+});
+
+test('start-up is a time: sync calls at the top level that all ran in the first tenth of a profile that saw the process start are left out', (t) => {
+  const src = 'const fs = require("fs");\nconst config = fs.readFileSync("config.json");\nfunction serve() {\n  return config.length;\n}\n';
+  const dir = tempDir();
+  const file = path.join(dir, 'app.js');
+  fs.writeFileSync(file, src);
+  const url = pathToFileURL(file).href;
+  const loader = 'node:internal/modules/cjs/loader';
+  /** 6 boot reads and 94 samples of serve, one a millisecond; `late` moves the reads to the end. */
+  const profile = (opts: { late?: boolean; topLevelAtStart?: boolean }) => {
+    const p = cpuProfileOf([
+      { name: 'Module._compile', url: loader, line: 1, children: [{ name: '', url, line: 0, children: [{ name: 'readFileSync', url: 'node:fs', line: 400, self: 6 }] }] },
+      { name: 'serve', url, line: 2, self: 94 },
+    ]);
+    // V8 puts a module's top-level code at 0:0 (the helper puts every frame at column 4).
+    if (opts.topLevelAtStart !== false) for (const n of p.nodes) if (n.callFrame.functionName === '') n.callFrame.columnNumber = 0;
+    if (opts.late) p.samples = [...p.samples!.slice(6), ...p.samples!.slice(0, 6)];
+    return p;
+  };
+  const findings = (model: ReturnType<typeof fromCpuProfile>) => {
+    const { stats, totals } = functionStats(model);
+    return detectFindings({ model, stats, totals, sources: createSourceFiles(dir) }).map((f) => [f.kind, f.function, f.line, f.share]);
+  };
+  t.deepEqual(findings(fromCpuProfile(profile({}))), [], 'boot reads in the first 6 ms of 100');
+  t.deepEqual(findings(fromCpuProfile(profile({ late: true }))), [['sync-io', '(anonymous)', 2, 0.06]], 'the same reads at the end are a hot path');
+  // Without the module's top-level code in it, the profile may have started long after the process: no start-up window.
+  t.deepEqual(findings(fromCpuProfile(profile({ topLevelAtStart: false }))), [['sync-io', '(anonymous)', 2, 0.06]]);
+  // Without sample times (or merged with another profile: two clocks), the rule cannot apply.
+  const { timeDeltas: _, ...untimed } = profile({});
+  t.deepEqual(findings(fromCpuProfile(untimed)), [['sync-io', '(anonymous)', 2, 0.06]]);
+  t.deepEqual(findings(mergeInto(fromCpuProfile(profile({})), fromCpuProfile(profile({})))), [['sync-io', '(anonymous)', 2, 0.06]]);
+});
+
+test('a .cpuprofile gives each node the time of its last sample, out-of-order deltas included', (t) => {
+  const p = cpuProfileOf([
+    { name: 'a', self: 2 },
+    { name: 'b', self: 1 },
+  ]);
+  p.samples = [2, 3, 2];
+  p.timeDeltas = [100, 50, -20];
+  const model = fromCpuProfile(p);
+  const byName = (name: string) => model.nodes.find((n) => model.frames[n.frame]!.name === name)!;
+  t.is(byName('a').lastMicros, 130);
+  t.is(byName('b').lastMicros, 150);
 });
