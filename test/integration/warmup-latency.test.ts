@@ -39,6 +39,26 @@ test('a slow service gets ready by measurement, long before 2000 replays', async
   t.true(ok.within && ok.currentMs <= 15 * 1.2 + 0.05, JSON.stringify(ok));
 });
 
+test('traffic spread over many ids is judged by route: a slow service with an id per request gets ready by measurement too', async (t) => {
+  // 300 products, none more than 1% of the traffic: judged one by one, no few of them carry it.
+  const dir = guestProfile([
+    ...Array.from({ length: 300 }, (_, i) => ({ url: `/product/${i}`, count: 3, status: 200, latencyMs: 15 })),
+    { url: '/about', count: 10, status: 200, latencyMs: 15 },
+  ]);
+  const port = await freePort();
+  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PREHEAT_DEADLINE_MS: '120000', GUEST_WORK_MS: '15' });
+  const status = await pollStatus(port, (x) => x.ready, 100_000);
+  await s.stop();
+  t.is(status.phase, 'ready', status.reason);
+  t.is(status.rule, 'latency');
+  t.true(status.replayed < 2000, `replayed ${status.replayed}`);
+  t.deepEqual(
+    status.latency.map((l: { request: string }) => l.request),
+    ['GET /product/:id'],
+  );
+  t.true(status.latency[0].within, JSON.stringify(status.latency));
+});
+
 test('a service that never reaches its recorded latency ends at the deadline, and /status shows why', async (t) => {
   const dir = guestProfile([{ url: '/ok', count: 100, status: 200, latencyMs: 0.001 }]);
   const port = await freePort();
