@@ -1,46 +1,23 @@
-import { performance } from 'node:perf_hooks';
 import type { ReplayMarker } from '../capture/replay-marker';
-import { canCaptureHttp2 } from '../capture/request-capture';
 import type { Options } from '../config/options';
 import { Codes } from '../errors';
 import type { Logger } from '../log';
-import type { HotFunction, RecordedRequest, WarmupProfile } from '../profile/schema';
+import type { RecordedRequest, WarmupProfile } from '../profile/schema';
 import type { WarmupState } from '../readiness/state';
 import { placeMarker, type Marker } from './crash-marker';
 import { watchDeopts, type DeoptSeen, type DeoptWatch } from './deopt-watch';
 import { indexFunctions, type FunctionIndex, type IndexedFunction } from './function-index';
 import { Optimizer } from './optimizer';
 import { defaultReplayConcurrency } from './cpu-budget';
-import { LatencyPolicy } from './latency-policy';
 import { isHttp2Server, isTlsServer, type HttpServer } from '../readiness/app-listen';
-import { forMainPort, loopbackTarget, recordedPort, replaySchedule, screenRequests, type Screened } from './replay';
+import { hotSet } from './hot-set';
+import { forMainPort, loopbackTarget, recordedPort, replaySchedule, screenRequests, type ReplayTarget, type Screened } from './replay';
 import { createReplayer, type Replayer } from './replay-thread';
-import { timeReplayedRequests } from './replay-timing';
 import { suspectKey } from './suspects';
 import { lowerTiering } from './tier-flags';
+import { message, replayUntilWarm } from './warm-rounds';
 import { createNatives, type Natives } from './v8-natives';
 
-/** The hot set: functions worth a forced optimization (most self time first). */
-const MAX_HOT = 200;
-/** Below this share of self time a function is not worth compiling ahead. */
-const MIN_SHARE = 0.002;
-/** Requests per replay round between two optimizer steps and readiness checks… */
-const ROUND_REQUESTS = 50;
-/** …or this much time, whichever comes first: on a slow service 50 requests take seconds. */
-const ROUND_MS = 250;
-const FIRST_ROUND_MS = 1000;
-/**
- * Times the whole schedule is replayed before the first optimizer step: optimizing on the
- * feedback of a few calls gives code that deoptimizes on the first unusual real request.
- */
-const FEEDBACK_PASSES = 2;
-/**
- * For a profile without latencies (recorded before they were kept): replayed requests before
- * ready, whatever the optimizer says. On the docs-shop fixture (fastify, ajv, marked, handlebars)
- * the median of the first 1000 real requests was 1.24x steady state after the hot set alone,
- * 1.09x after 2000 replayed requests (scripts/bench/warmup.js, Node 20).
- */
-const MIN_REPLAYED = 2000;
 /** Between two checks of the deopt watch after ready: a few native calls per hot function. */
 const WATCH_EVERY_MS = 250;
 
@@ -134,7 +111,7 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     }
   };
 
-  const prepareAndWarm = async (server: HttpServer, target: ReturnType<typeof loopbackTarget>, schedule: ReturnType<typeof replaySchedule>, screened: Screened) => {
+  const prepareAndWarm = async (server: HttpServer, target: ReplayTarget | null, schedule: RecordedRequest[], screened: Screened) => {
     // The listen that called begin() is still on the stack, and the app's own listen callback runs
     // right after it: the heap scan (one atomic walk, seconds on a large heap) waits until both
     // are done and the loop has answered what was waiting (a /live probe).
@@ -186,79 +163,10 @@ export function prepareWarmup(ctx: WarmupContext): Warmup {
     }
   };
 
-  const warm = async (
-    server: HttpServer,
-    target: ReturnType<typeof loopbackTarget>,
-    schedule: ReturnType<typeof replaySchedule>,
-    index: FunctionIndex | null,
-    requests: RecordedRequest[],
-  ) => {
+  const warm = async (server: HttpServer, target: ReplayTarget | null, schedule: RecordedRequest[], index: FunctionIndex | null, requests: RecordedRequest[]) => {
     const optimizer = natives && index?.found.length ? new Optimizer(index.found, natives) : null;
     if (optimizer) found = index!.found;
-    // Ready when the traffic's main requests run near their recorded steady latency; a profile
-    // without latencies falls back to a count of replayed requests.
-    const policy = new LatencyPolicy(requests, { ratio: options.readyLatencyRatio });
-    // Node 20 cannot time an HTTP/2 request where the app sees it (no http2 channels): count instead.
-    const timeable = !target?.h2 || canCaptureHttp2();
-    const rule = policy.usable && schedule.length && timeable ? 'latency' : 'count';
-    const stopTiming = rule === 'latency' ? timeReplayedRequests(ctx.marker, (t) => policy.observe(t)) : () => {};
-    state.setLatency(rule, policy.table());
-    const appClosed = () => !server.listening;
-    state.set('replaying', `replaying ${requests.length} recorded requests`);
-    try {
-      for (let round = 0; ; round++) {
-        if (stopped || state.settled) return;
-        if (appClosed()) return state.stop('the app closed its server during the warm-up');
-        if (replayer) {
-          const size = round === 0 ? schedule.length * FEEDBACK_PASSES : ROUND_REQUESTS;
-          const until = performance.now() + (round === 0 ? FIRST_ROUND_MS : ROUND_MS);
-          await replayer.round(size, until, () => stopped || state.settled || appClosed());
-          state.setReplayThread(replayer.thread);
-        }
-        if (stopped || state.settled) return;
-        if (appClosed()) return state.stop('the app closed its server during the warm-up');
-        const { replayed, errors } = state.status();
-        if (errors >= 10 && errors > replayed) {
-          // The replay exercises error paths (or nothing): warming those says nothing about the
-          // app's real requests, and hammering a failing app helps no one. The deadline decides.
-          state.set('replaying', `replayed requests fail (${errors} failed, ${replayed} answered); waiting for the deadline`);
-          return;
-        }
-        const converged = rule === 'latency' ? policy.endRound() : schedule.length === 0 || replayed >= MIN_REPLAYED;
-        state.setLatency(rule, policy.table());
-        const why = rule === 'latency' ? `the main requests run within ${options.readyLatencyRatio}x their recorded steady latency` : `replayed ${replayed} requests`;
-        if (!optimizer) {
-          if (converged) return state.set('ready', `${why} (no forced optimization)`);
-          continue;
-        }
-        let progress;
-        try {
-          progress = optimizer.step();
-        } catch (error) {
-          // A helper whose bytecode V8 flushed while natives syntax was off throws a SyntaxError.
-          // A failure inside the warm-up like any other: the deadline's decision, at once (it
-          // said ready here whatever PREHEAT_ON_DEADLINE said).
-          log.warn(Codes.internal, `warm-up failed: forced optimization failed (${message(error)})`);
-          return state.stop(`forced optimization failed after ${replayed} replayed requests (${message(error)})`);
-        }
-        state.setCount('optimized', progress.optimized);
-        state.setCount('unforced', progress.unforced);
-        state.set('optimizing', `${progress.optimized} of ${index!.found.length} found hot functions optimized`);
-        log.debug(`optimizer: ${JSON.stringify(progress.tiers)}`);
-        // Beyond the hot set, a service's code (its framework, Node's http) tiers up with traffic
-        // only: ready once the hot set is settled and the measurement (or the count) says so.
-        if (progress.pending === 0 && converged) {
-          return state.set(
-            'ready',
-            `${why}; ${progress.optimized} of ${index!.found.length + index!.stale.length + index!.missing.length} hot functions optimized (${index!.stale.length} stale, ${index!.missing.length} not loaded, ${progress.givenUp} not optimizable${progress.unforced ? `, ${progress.unforced} left to V8 as real traffic deoptimized them after an earlier warm-up` : ''})`,
-          );
-        }
-        // Without requests to replay, the app's own traffic has to run the code: wait a little.
-        if (schedule.length === 0) await new Promise((r) => setTimeout(r, 100).unref());
-      }
-    } finally {
-      stopTiming();
-    }
+    await replayUntilWarm({ server, h2: target?.h2 === true, schedule, requests, replayer, optimizer, index, state, options, log, marker: ctx.marker, stopped: () => stopped });
   };
 
   // Real traffic may bring types the replay did not: a forced function that loses its optimized
@@ -348,20 +256,3 @@ async function yieldToLoop(): Promise<void> {
   await new Promise<void>((r) => setTimeout(r, 1).unref());
 }
 
-function message(error: unknown): string {
-  return String((error as Error)?.message ?? error).split('\n')[0]!;
-}
-
-function hotSet(functions: HotFunction[]): HotFunction[] {
-  return functions
-    .filter((f) => f.share >= MIN_SHARE && !f.file.startsWith('node:') && !isModuleTopLevel(f))
-    .slice(0, MAX_HOT);
-}
-
-/**
- * A module's top-level code (unnamed, at 1:1) ran once, while the module loaded: it never runs
- * again, so optimizing it is wasted, and counting it kept a "not optimizable" in every status.
- */
-function isModuleTopLevel(f: HotFunction): boolean {
-  return f.name === '' && f.line === 1 && f.column === 1;
-}
