@@ -127,8 +127,10 @@ export function startAgent(input: Partial<Record<keyof Options, unknown>> = {}, 
     const signalled = () => warmup?.signalled();
     const recorder = options.mode === 'warm' ? null : startRecording(options, log, ownServers, replayMarker, ephemeralPorts, signalled);
     if (warmup && !recorder) {
-      const removeHooks = installExitHooks({ checkpoint() {}, finish() {}, signal: signalled });
-      void state.whenSettled().then(removeHooks);
+      // Kept for the process's life, as the recorder's are: replays still in flight after a
+      // deadline hold the crash marker, and taking a signal listener away races a signal libuv has
+      // already caught, which then reaches no listener and is lost (the process lived on).
+      installExitHooks({ checkpoint() {}, finish() {}, signal: signalled });
     }
     // Starts now, synchronously, to see the app's own start-up code, whether or not a warm-up
     // follows (an app that never listens is recorded too). Replayed traffic is not production

@@ -394,6 +394,21 @@ for (const mode of ['warm', 'auto']) {
   });
 }
 
+test('a SIGTERM right after the deadline decided readiness, with replays still in flight, is no crash either', async (t) => {
+  // 200 ms requests and a 1.5 s deadline: ready by the deadline while a round is still out.
+  const dir = guestProfile(['/ok', '/a', '/b'].map((url) => ({ url, status: 200 })));
+  const port = await freePort();
+  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), GUEST_WORK_MS: '200', PREHEAT_DEADLINE_MS: '1500' });
+  const decided = await pollStatus(port, (x) => x.phase === 'deadline', 100_000);
+  const markerThen = fs.readdirSync(dir).some((n) => n.startsWith('warming-'));
+  const end = await s.stop();
+  t.true(decided.ready, JSON.stringify(decided));
+  t.is(end.signal, 'SIGTERM');
+  t.true(markerThen, 'the replay was still running when the signal came (else this test shows nothing)');
+  t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('warming-')), [], 'the signal took the marker away');
+  t.false(fs.existsSync(path.join(dir, 'quarantine.json')));
+});
+
 test('a warm-up that ended normally leaves no marker behind: the next boot warms again', async (t) => {
   const dir = guestProfile([{ url: '/ok' }]);
   for (let boot = 0; boot < 2; boot++) {

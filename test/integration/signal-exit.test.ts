@@ -5,6 +5,8 @@ import { parseProfile } from '../../src/profile/schema';
 import { fixture, tempDir } from '../helpers/run';
 import { ending, runProgram, sendOn } from './signal-runs';
 
+type Run = Awaited<ReturnType<typeof runProgram>>;
+
 // Apps bring signal-exit into the process through execa, ora, write-file-atomic, nyc...: v3 and v4
 // each re-raise a signal only when they think they are its only listeners. These runs use the real
 // packages and take the run without the agent as the oracle.
@@ -20,20 +22,21 @@ interface Case {
   env?: NodeJS.ProcessEnv;
 }
 
-async function compare(c: Case) {
+async function compare(c: Case, mode: 'record' | 'warm' = 'record'): Promise<{ bare: Run; agent: Run; dir: string; profile: string }> {
   const signal = c.signal ?? 'SIGTERM';
-  const dir = tempDir();
+  // Warm mode needs a profile to warm from, or it installs nothing: the app's own recording.
+  const dir: string = mode === 'warm' ? (await compare(c)).dir : tempDir();
   const env = { SIGNAL_EXIT: c.after ?? '', SIGNAL_EXIT_EARLY: c.before ?? '', ...c.env };
   const preloads = c.before ? [early] : [];
   const bare = await runProgram({ program: app, withAgent: false, env, preloads, onStdout: sendOn(['busy', signal]) });
   const agent = await runProgram({
     program: app,
     withAgent: true,
-    env: { ...env, PREHEAT_MODE: 'record', PREHEAT_DIR: dir },
+    env: { ...env, PREHEAT_MODE: mode, PREHEAT_DIR: dir },
     preloads,
     onStdout: sendOn(['busy', signal]),
   });
-  return { bare, agent, profile: path.join(dir, 'profile.json') };
+  return { bare, agent, dir, profile: path.join(dir, 'profile.json') };
 }
 
 const name = (c: Case) =>
@@ -79,5 +82,18 @@ for (const c of [{ after: 'v3' }, { after: 'v4' }, { before: 'v4', after: 'v3' }
     t.deepEqual(ending(agent), ending(bare));
     t.is(agent.stdout, bare.stdout);
     t.true(parseProfile(fs.readFileSync(profile, 'utf8')).ok);
+  });
+}
+
+// Warm mode keeps one set of hooks for the process's life too (they only take the crash marker
+// away): the same endings, the run without the agent still the oracle.
+for (const c of [{ after: 'v3' }, { before: 'v4' }, { before: 'v3', after: 'v4' }, { after: 'v4', signal: 'SIGINT' }] as Case[]) {
+  const signal = c.signal ?? 'SIGTERM';
+  test(`warm mode, with ${name(c)}: ${signal} ends the process as it does without the agent`, async (t) => {
+    const { bare, agent } = await compare(c, 'warm');
+    t.false(agent.hung, 'the process lived on after the signal');
+    t.deepEqual(ending(agent), ending(bare));
+    t.is(agent.stdout, bare.stdout);
+    t.is(agent.stderr, '');
   });
 }
