@@ -295,15 +295,15 @@ test('a hot JSON.parse is reported only well above the threshold, and never for 
   t.deepEqual(analyse(src, spec(8, 40)), []);
 });
 
-test('start-up is a time: sync calls at the top level that all ran in the first tenth of a profile that saw the process start are left out', (t) => {
+test('start-up is a time: sync calls at the top level that all ran in the first quarter of a profile that saw the process start are left out', (t) => {
   const src = 'const fs = require("fs");\nconst config = fs.readFileSync("config.json");\nfunction serve() {\n  return config.length;\n}\n';
   const dir = tempDir();
   const file = path.join(dir, 'app.js');
   fs.writeFileSync(file, src);
   const url = pathToFileURL(file).href;
   const loader = 'node:internal/modules/cjs/loader';
-  /** 6 boot reads and 94 samples of serve, one a millisecond; `late` moves the reads to the end. */
-  const profile = (opts: { late?: boolean; topLevelAtStart?: boolean }) => {
+  /** 6 boot reads and 94 samples of serve, one a millisecond; `late` moves the reads to the end, `at` to that sample. */
+  const profile = (opts: { late?: boolean; at?: number; topLevelAtStart?: boolean }) => {
     const p = cpuProfileOf([
       { name: 'Module._compile', url: loader, line: 1, children: [{ name: '', url, line: 0, children: [{ name: 'readFileSync', url: 'node:fs', line: 400, self: 6 }] }] },
       { name: 'serve', url, line: 2, self: 94 },
@@ -311,6 +311,7 @@ test('start-up is a time: sync calls at the top level that all ran in the first 
     // V8 puts a module's top-level code at 0:0 (the helper puts every frame at column 4).
     if (opts.topLevelAtStart !== false) for (const n of p.nodes) if (n.callFrame.functionName === '') n.callFrame.columnNumber = 0;
     if (opts.late) p.samples = [...p.samples!.slice(6), ...p.samples!.slice(0, 6)];
+    if (opts.at !== undefined) p.samples = [...p.samples!.slice(6, 6 + opts.at), ...p.samples!.slice(0, 6), ...p.samples!.slice(6 + opts.at)];
     return p;
   };
   const findings = (model: ReturnType<typeof fromCpuProfile>) => {
@@ -319,6 +320,9 @@ test('start-up is a time: sync calls at the top level that all ran in the first 
   };
   t.deepEqual(findings(fromCpuProfile(profile({}))), [], 'boot reads in the first 6 ms of 100');
   t.deepEqual(findings(fromCpuProfile(profile({ late: true }))), [['sync-io', '(anonymous)', 2, 0.06]], 'the same reads at the end are a hot path');
+  // The window is the first quarter: reads ending at 25 ms of 100 are start-up, at 27 ms not.
+  t.deepEqual(findings(fromCpuProfile(profile({ at: 19 }))), []);
+  t.deepEqual(findings(fromCpuProfile(profile({ at: 21 }))), [['sync-io', '(anonymous)', 2, 0.06]]);
   // Without the module's top-level code in it, the profile may have started long after the process: no start-up window.
   t.deepEqual(findings(fromCpuProfile(profile({ topLevelAtStart: false }))), [['sync-io', '(anonymous)', 2, 0.06]]);
   // Without sample times (or merged with another profile: two clocks), the rule cannot apply.
