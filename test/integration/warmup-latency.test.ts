@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { WarmupProfile } from '../../src/profile/schema';
@@ -22,9 +22,8 @@ test('record mode stores each request\'s status and steady server-side latency',
   t.true(ok.latencyMs! >= 5 && ok.latencyMs! < 500, JSON.stringify(ok));
 });
 
-test('a slow service gets ready by measurement, long before 2000 replays', async (t) => {
-  // 15 ms of CPU per request: the count rule would need 2000 x 15 ms = 30 s.
-  const dir = guestProfile([{ url: '/ok', count: 100, status: 200, latencyMs: 15 }]);
+/** Warms the guest at 15 ms of CPU a request from `dir`; checks it got ready by the latency rule, well before the count rule would have. */
+async function readyByLatency(t: ExecutionContext, dir: string) {
   const port = await freePort();
   const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PREHEAT_DEADLINE_MS: '120000', GUEST_WORK_MS: '15' });
   const status = await pollStatus(port, (x) => x.ready, 100_000);
@@ -32,6 +31,13 @@ test('a slow service gets ready by measurement, long before 2000 replays', async
   t.is(status.phase, 'ready', status.reason);
   t.is(status.rule, 'latency');
   t.true(status.replayed < 2000, `replayed ${status.replayed}`);
+  return status;
+}
+
+test('a slow service gets ready by measurement, long before 2000 replays', async (t) => {
+  // 15 ms of CPU per request: the count rule would need 2000 x 15 ms = 30 s.
+  const dir = guestProfile([{ url: '/ok', count: 100, status: 200, latencyMs: 15 }]);
+  const status = await readyByLatency(t, dir);
   t.regex(status.reason, /within 1\.2x their recorded steady latency/);
   const [ok] = status.latency;
   t.is(ok.request, 'GET /ok');
@@ -45,13 +51,7 @@ test('traffic spread over many ids is judged by route: a slow service with an id
     ...Array.from({ length: 300 }, (_, i) => ({ url: `/product/${i}`, count: 3, status: 200, latencyMs: 15 })),
     { url: '/about', count: 10, status: 200, latencyMs: 15 },
   ]);
-  const port = await freePort();
-  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), PREHEAT_DEADLINE_MS: '120000', GUEST_WORK_MS: '15' });
-  const status = await pollStatus(port, (x) => x.ready, 100_000);
-  await s.stop();
-  t.is(status.phase, 'ready', status.reason);
-  t.is(status.rule, 'latency');
-  t.true(status.replayed < 2000, `replayed ${status.replayed}`);
+  const status = await readyByLatency(t, dir);
   t.deepEqual(
     status.latency.map((l: { request: string }) => l.request),
     ['GET /product/:id'],
