@@ -106,7 +106,7 @@ function writeMarkdown(dir) {
       '',
       `After each contender says ready: its first ${w0.measuredRequests} requests one at a time; then more at concurrency 4 (the number is given per service) and a 1 s pause; then ${w0.measuredRequests} more one at a time, the steady state of the same process. ` +
         `Each cell is the median latency of the first 10 / 100 / ${w0.measuredRequests} requests divided by that steady median (the mean over the steady mean in parentheses); medians over the alternated runs, the range of the median ratio beside the first 100. ` +
-        'Cold takes traffic as soon as it listens. Naive replay sends the same recorded requests in the same proportions and order and at the same concurrency as preheat\'s replay, from the benchmark\'s process, for 1×, 2× and 4× the warm-up time (listen to ready) preheat took in the same round. ' +
+        'Cold takes traffic as soon as it listens. Naive replay sends the same recorded requests in the same proportions and order and at the same concurrency as preheat\'s replay, from the benchmark\'s process, for the multiples of the warm-up time (listen to ready) preheat took in the same round that each table names. ' +
         `The measured clients send \`accept-encoding: gzip, deflate, br\`, and so did the recording's clients; ${races.every((w) => w.replayedEncoding) ? 'the recorded requests carry it, so both replays send it' : 'in the races marked "without accept-encoding", recorded before the capture kept that header, neither replay sent it'}. Recorded with \`PREHEAT_STEADY_AFTER_MS=${w0.steadyAfterMs}\`, so preheat's readiness rule is the latency one.`,
     );
     for (const w of races) {
@@ -138,6 +138,9 @@ function writeMarkdown(dir) {
             ? `**Naive replay reached preheat's first-100 ratio (${p.median[100]}×) already at ${m.multiple}× preheat's warm-up time (${p.warmMs} ms): no lead for preheat here.**`
             : `**Naive replay needs ${m.multiple}× preheat's warm-up time (${m.ms} ms against ${p.warmMs} ms) to match preheat's first-100 ratio (${p.median[100]}×)**, interpolated between the multiples measured.`,
       );
+      for (const v of w.variants ?? []) {
+        parts.push('', `"preheat ${v.name}" is preheat with ${Object.entries(v.env).map(([k, x]) => `\`${k}=${x}\``).join(', ')}, alternated with the others.`);
+      }
       // More warm-up time should never make the first requests slower: where it does, the
       // differences are this machine's noise, and the figure above is as weak as they are.
       const naive = w.multiples.map((k) => w.summary[`naive ${k}x`].median[100]);

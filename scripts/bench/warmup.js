@@ -299,7 +299,7 @@ async function main() {
   match.ms = match.beyond ? null : round(match.multiple * summary.preheat.warmMs, 0);
   // Whether the replays (preheat's and the naive one) sent the compression header the measured clients send.
   const replayedEncoding = requests.some((r) => r.headers?.['accept-encoding']);
-  const out = { service: serviceName, node: process.version, runs, replayedEncoding, replayConcurrency: REPLAY_CONCURRENCY, measuredRequests: measured, settleRequests: settle, steadyAfterMs, multiples, naiveToMatch: match, summary, results };
+  const out = { service: serviceName, node: process.version, runs, replayedEncoding, variants, replayConcurrency: REPLAY_CONCURRENCY, measuredRequests: measured, settleRequests: settle, steadyAfterMs, multiples, naiveToMatch: match, summary, results };
   if (opt('--json')) fs.writeFileSync(opt('--json'), JSON.stringify(out, null, 2));
   console.log(`\nwarm-up race on ${serviceName}, Node ${process.version}, ${runs} run(s); window median / steady median (mean / steady mean)`);
   console.log('contender        ready ms  warm ms   first10        first100       first' + measured);
