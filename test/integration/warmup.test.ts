@@ -79,7 +79,7 @@ test('warm mode: /ready is 503 while warming and 200 once the hot set is optimiz
   t.true(status.replayed > 0);
   t.is(status.errors, 0);
   t.is(status.stale, 0);
-  t.deepEqual(Object.keys(status).sort(), ['elapsedMs', 'errors', 'hot', 'latency', 'listenedAfterMs', 'optimized', 'phase', 'ready', 'reason', 'replayThread', 'replayed', 'rule', 'scanMs', 'skipped', 'stale']);
+  t.deepEqual(Object.keys(status).sort(), ['deoptimized', 'elapsedMs', 'errors', 'hot', 'latency', 'listenedAfterMs', 'optimized', 'phase', 'ready', 'reason', 'replayThread', 'replayed', 'rule', 'scanMs', 'skipped', 'stale', 'unforced', 'watching']);
   t.is(status.replayThread, 'main', 'the default');
   t.true(typeof status.scanMs === 'number' && status.scanMs >= 0, 'the heap scan says what it cost');
   t.is(s.stderr(), '');
