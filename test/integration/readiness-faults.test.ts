@@ -395,10 +395,11 @@ for (const mode of ['warm', 'auto']) {
 }
 
 test('a SIGTERM right after the deadline decided readiness, with replays still in flight, is no crash either', async (t) => {
-  // 200 ms requests and a 1.5 s deadline: ready by the deadline while a round is still out.
+  // Answers 1 s after each request with the CPU free (so /status answers at once) and a 1.5 s
+  // deadline: ready by the deadline while the second round's requests are out until about 2 s.
   const dir = guestProfile(['/ok', '/a', '/b'].map((url) => ({ url, status: 200 })));
   const port = await freePort();
-  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), GUEST_WORK_MS: '200', PREHEAT_DEADLINE_MS: '1500' });
+  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), GUEST_SLEEP_MS: '1000', PREHEAT_DEADLINE_MS: '1500' });
   const decided = await pollStatus(port, (x) => x.phase === 'deadline', 100_000);
   const markerThen = fs.readdirSync(dir).some((n) => n.startsWith('warming-'));
   const end = await s.stop();
