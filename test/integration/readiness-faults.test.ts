@@ -395,14 +395,18 @@ for (const mode of ['warm', 'auto']) {
 }
 
 test('a SIGTERM right after the deadline decided readiness, with replays still in flight, is no crash either', async (t) => {
-  // Answers 1 s after each request with the CPU free (so /status answers at once) and a 1.5 s
-  // deadline: ready by the deadline while the second round's requests are out until about 2 s.
+  // Each answer comes 1.9 s after its request, the CPU free meanwhile (so /status answers at
+  // once), and the replay keeps requests out back to back: when the deadline decides, some are
+  // out for about another second. (The 8 s deadline is past the heap scan even on a loaded machine:
+  // before the replay starts there is no marker to leave.)
   const dir = guestProfile(['/ok', '/a', '/b'].map((url) => ({ url, status: 200 })));
   const port = await freePort();
-  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), GUEST_SLEEP_MS: '1000', PREHEAT_DEADLINE_MS: '1500' });
+  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), GUEST_SLEEP_MS: '1900', PREHEAT_DEADLINE_MS: '8000' });
+  const replaying = await pollStatus(port, (x) => !['waiting-for-server', 'indexing'].includes(x.phase), 100_000);
   const decided = await pollStatus(port, (x) => x.phase === 'deadline', 100_000);
   const markerThen = fs.readdirSync(dir).some((n) => n.startsWith('warming-'));
   const end = await s.stop();
+  t.true(['replaying', 'optimizing'].includes(replaying.phase), JSON.stringify(replaying));
   t.true(decided.ready, JSON.stringify(decided));
   t.is(end.signal, 'SIGTERM');
   t.true(markerThen, 'the replay was still running when the signal came (else this test shows nothing)');
