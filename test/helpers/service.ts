@@ -74,10 +74,28 @@ export async function pollStatus(port: number, until: (s: any) => boolean, timeo
   return last;
 }
 
+/**
+ * A port free now, for a server a test starts later. Picked below the OS's ephemeral range
+ * (Linux: 32768-60999): a port from `listen(0)` went back to that pool, and in a suite of parallel
+ * processes an outgoing connection's source port or another `listen(0)` took it before the test's
+ * server listened (EADDRINUSE, seen once in a CI-settings run).
+ */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
   const s = http.createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
   const port = (s.address() as { port: number }).port;
   await new Promise((r) => s.close(r));
   return port;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = http.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
 }
