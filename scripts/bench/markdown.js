@@ -72,6 +72,42 @@ function overheadSection(o) {
   return out;
 }
 
+/**
+ * One row per Node, service, moment and agent arm, from overhead.json (`npm run bench`'s Node)
+ * and the overhead-node<N>.json files of `overhead.js --node … --json` runs on other versions:
+ * the issue's goal is judged on every Node, and the control arm (a second agent-less process)
+ * says how far from 1 this machine's own noise puts a ratio.
+ */
+function overheadSummary(dir) {
+  const files = fs.readdirSync(dir).filter((f) => /^overhead(-node\d+)?\.json$/.test(f)).sort();
+  const rows = [];
+  for (const f of files) {
+    const o = read(dir, f.replace(/\.json$/, ''));
+    if (!o?.services) continue;
+    for (const [service, r] of Object.entries(o.services)) {
+      for (const [key, title] of [['busiest', 'busiest moment'], ['periods', 'whole periods'], ['boot', 'first minute, auto']]) {
+        if (!r[key]) continue;
+        for (const [name, a] of Object.entries(r[key].arms).slice(1)) {
+          const c = a.cpuPerRequestRatio;
+          const r3 = (x) => (typeof x === 'number' ? +x.toFixed(3) : '–');
+          const mb = a.rssDeltaMb.median;
+          rows.push([o.node, service, title, name, r[key].rounds, `${r3(c.median)} [${c.medianCi.map(r3).join('–')}]`, r3(a.throughputRatio.median), r3(a.p99Ratio.median), `${mb >= 0 ? '+' : ''}${mb.toFixed(1)}`, r3(a.profilerMsPerSecond)]);
+        }
+      }
+    }
+  }
+  if (!rows.length) return [];
+  return [
+    '',
+    '### Every Node, in one table',
+    '',
+    'Medians of the per-round ratios to the agent-less process, the 95% bootstrap interval of the CPU ratio beside it. "control (no agent)" is a second agent-less process loaded beside the others: its ratio is the bench\'s own noise, and an agent figure inside the control\'s spread says nothing either way. ' +
+      'The goal: CPU per request at most 1.01 (upper bound of the interval), throughput at least 0.99, p99 at most 1.02, RSS at most +20 MB.',
+    '',
+    table(['Node', 'service', 'moment', 'arm', 'rounds', 'CPU per request [95% CI]', 'throughput', 'p99', 'RSS (MB)', 'profiler thread (ms/s)'], rows),
+  ];
+}
+
 function writeMarkdown(dir) {
   const m = read(dir, 'machine');
   const parts = [
@@ -151,6 +187,7 @@ function writeMarkdown(dir) {
   }
   const o = read(dir, 'overhead');
   if (o?.services) parts.push(...overheadSection(o));
+  parts.push(...overheadSummary(dir));
   const c = read(dir, 'overhead-default-cycle');
   if (c?.services) {
     parts.push(

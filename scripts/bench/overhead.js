@@ -33,6 +33,8 @@
 //        [--before PATH]    adds an arm with another checkout's agent (its own defaults), e.g. main's
 //        [--only busiest,periods,boot] [--attribute]
 //        [--samplers native,inspector]   one agent arm per sampler instead of the default one
+//        [--control]        adds a second agent-less arm: its ratio to the first is the bench's own
+//                           bias and noise (an A/A check), the floor under any agent figure
 //   node scripts/bench/overhead.js --default-cycle N [--json FILE]   (N rounds over whole periods only)
 //   node scripts/bench/overhead.js --compare NAME:ENV=V,ENV=V [--compare …] [--service S] [--runs N]
 //        each arm against the agent-less one, the agent sampling all the time (no window ends):
@@ -453,6 +455,9 @@ async function attribute(service, arm, seconds) {
 // ---------------------------------------------------------------------------------------------
 
 const BARE = { name: 'without agent', agent: false, env: {} };
+/** --control: the same agent-less service again. A ratio away from 1 here is the bench, not the agent. */
+const CONTROL = { name: 'control (no agent)', agent: false, env: {} };
+const controlArms = () => (args.includes('--control') ? [CONTROL] : []);
 
 function parseArm(spec) {
   const [name, rest = ''] = spec.split(/:(.*)/s);
@@ -479,13 +484,13 @@ function agentArms(env = {}, before = true) {
     ? samplers.split(',').map((s) => ({ name: s, agent: true, env: { PREHEAT_SAMPLER: s, ...env } }))
     : [{ name: 'with agent', agent: true, env }];
   if (before && opt('--before')) arms.push({ name: 'before', agent: true, env, agentPath: path.resolve(opt('--before')) });
-  return arms;
+  return [...controlArms(), ...arms];
 }
 
 async function compare() {
-  const arms = [BARE, ...opts('--compare').map(parseArm)];
+  const arms = [BARE, ...controlArms(), ...opts('--compare').map(parseArm)];
   // No window ends while measuring: the cost of sampling itself.
-  for (const a of arms.slice(1)) a.env = { PREHEAT_WINDOW_MS: '3600000', PREHEAT_PERIOD_MS: '3600000', ...a.env };
+  for (const a of arms.filter((x) => x.agent)) a.env = { PREHEAT_WINDOW_MS: '3600000', PREHEAT_PERIOD_MS: '3600000', ...a.env };
   const batches = Number(opt('--batches', quick ? 4 : 16));
   const out = { mode: 'compare', node: nodeVersion(), results: {} };
   for (const service of services) {
@@ -494,7 +499,7 @@ async function compare() {
     printArms(`${service} (${runs} rounds × ${batches} batches of ${batchMs} ms)`, res);
     if (args.includes('--attribute')) {
       res.attribution = {};
-      for (const arm of arms.slice(1)) {
+      for (const arm of arms.filter((x) => x.agent)) {
         res.attribution[arm.name] = await attribute(service, arm, quick ? 5 : 20);
         console.log(`  ${arm.name}: ${JSON.stringify(res.attribution[arm.name])}`);
       }
