@@ -79,7 +79,9 @@ function overheadSection(o) {
  * says how far from 1 this machine's own noise puts a ratio.
  */
 function overheadSummary(dir) {
-  const files = fs.readdirSync(dir).filter((f) => /^overhead(-node\d+)?\.json$/.test(f)).sort();
+  // overhead.json is `npm run bench`'s Node (20): first, then the others by version.
+  const major = (f) => Number(/node(\d+)/.exec(f)?.[1] ?? 0);
+  const files = fs.readdirSync(dir).filter((f) => /^overhead(-node\d+)?\.json$/.test(f)).sort((a, b) => major(a) - major(b));
   const rows = [];
   for (const f of files) {
     const o = read(dir, f.replace(/\.json$/, ''));
@@ -91,7 +93,7 @@ function overheadSummary(dir) {
           const c = a.cpuPerRequestRatio;
           const r3 = (x) => (typeof x === 'number' ? +x.toFixed(3) : '–');
           const mb = a.rssDeltaMb.median;
-          rows.push([o.node, service, title, name, r[key].rounds, `${r3(c.median)} [${c.medianCi.map(r3).join('–')}]`, r3(a.throughputRatio.median), r3(a.p99Ratio.median), `${mb >= 0 ? '+' : ''}${mb.toFixed(1)}`, r3(a.profilerMsPerSecond)]);
+          rows.push([o.node, service, title, name, r[key].rounds, `${r3(c.median)} [${c.medianCi.map(r3).join('–')}]`, r3(a.throughputRatio.median), r3(a.p99Ratio.median), `${mb >= 0 ? '+' : ''}${mb.toFixed(1)}`, a.profilerMsPerSecond ? r3(a.profilerMsPerSecond) : '–']);
         }
       }
     }
