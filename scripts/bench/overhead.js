@@ -38,7 +38,8 @@
 //   node scripts/bench/overhead.js --default-cycle N [--json FILE]   (N rounds over whole periods only)
 //   node scripts/bench/overhead.js --compare NAME:ENV=V,ENV=V [--compare …] [--service S] [--runs N]
 //        each arm against the agent-less one, the agent sampling all the time (no window ends):
-//        the cost breakdown of docs/overhead.md. AGENT=path in an arm preloads another build.
+//        the cost breakdown of docs/overhead.md. AGENT=path in an arm preloads another build, or
+//        any preload (a bare V8 profiler, say); AGENT=none makes the arm agent-less.
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
@@ -465,9 +466,12 @@ function parseArm(spec) {
   let agentPath;
   for (const kv of rest.split(',').filter(Boolean)) {
     const [k, v] = kv.split(/=(.*)/s);
-    if (k === 'AGENT') agentPath = path.resolve(v);
+    if (k === 'AGENT') agentPath = v === 'none' ? null : path.resolve(v);
     else env[k] = v;
   }
+  // AGENT=none: an agent-less arm anywhere in the order (a control placed last checks that an
+  // arm's place in the list, which sets the order its load starts in, biases nothing).
+  if (agentPath === null) return { name, agent: false, env: {} };
   return { name, agent: true, env, agentPath };
 }
 
