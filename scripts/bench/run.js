@@ -24,7 +24,9 @@ const steps = [
   ...['json-server', 'graphql', 'ssr']
     .filter((s) => !quick || s === 'graphql')
     .map((s) => [`warmup-${s}`, 'warmup.js', ['--external', `${s}.js {port}`, '--cwd', path.join(__dirname, 'services'), '--paths', path.join(__dirname, 'services', `${s}.paths`), '--name', s, ...(quick ? ['--quick'] : ['--runs', '3', '--settle', '5000'])]]),
-  ['overhead', 'overhead.js', quick ? ['--quick'] : ['--runs', '6']],
+  // --control: a second agent-less process beside the others, whose ratio is the bench's own noise
+  // (docs/overhead.md); both samplers, as a plain `npm i preheat` gets the inspector one.
+  ['overhead', 'overhead.js', ['--control', ...(quick ? ['--quick'] : ['--runs', '6', '--samplers', 'native,inspector'])]],
   ['report-speed', 'report-speed.js', quick ? ['--quick'] : []],
   ['findings', 'findings.js', quick ? ['--quick'] : []],
 ];
