@@ -151,8 +151,10 @@ for (const [mode, onDeadline, expected] of [
       PREHEAT_DIR: dir,
       PREHEAT_PORT: String(port),
       // Long enough that a loaded CI machine boots the service, asks /ready and gets replies to
-      // the replay before it passes: with 4000 ms, Node 26's inspector heap scan under a full
-      // suite's load once left fewer than ten failed replays by the deadline.
+      // the replay before it passes: with 4000 ms, a CI run on Node 26 under a full suite's load
+      // once counted fewer than ten failed replays by the deadline. Failures are counted as they
+      // come, so the replay had barely begun; the heap scan before it is the likely cause (8 s
+      // was seen on Node 26 in a loaded matrix), though that run did not say.
       PREHEAT_DEADLINE_MS: '8000',
       PREHEAT_ON_DEADLINE: onDeadline,
       // As many in flight as before the default followed the CPUs: the 500 case needs ten failures
