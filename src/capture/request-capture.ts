@@ -67,9 +67,14 @@ export function startRequestCapture(options: CaptureOptions): RequestCapture {
     try {
       const { request, response, server } = message as { request: IncomingMessage; response: ServerResponse; server: Server };
       const startedAt = performance.now();
-      if (!allowed.has(request.method ?? '') || options.marker.isReplay(request.headers)) return;
+      if (!allowed.has(request.method ?? '')) return;
       if (options.ignoreServer?.(server)) return;
-      if (!admit(startedAt)) return;
+      // The bucket before the headers: Node 26 builds `request.headers` on its first read (20 to
+      // 24 build it for every request anyway), and most requests of a busy server are not
+      // recorded. A replay found afterwards gives its token back, so the warm-up's own requests
+      // never take the recording's place.
+      if (!admit.take(startedAt)) return;
+      if (options.marker.isReplay(request.headers)) return admit.giveBack();
       const url = request.url ?? '/';
       if (!url.startsWith('/')) return; // proxy-style absolute URLs are not the app's routes
       const base = { method: request.method!, url: redactUrl(url), headers: keptHeaders(request.headers) };
@@ -119,20 +124,32 @@ export function startRequestCapture(options: CaptureOptions): RequestCapture {
   };
 }
 
+export interface Admission {
+  /** Whether a request arriving at `now` (performance.now()) is recorded; takes a token if so. */
+  take(now: number): boolean;
+  /** Returns the token of the last request taken, which turned out not to be recorded after all. */
+  giveBack(): void;
+}
+
 /**
- * Whether a request arriving at `now` (performance.now()) is recorded: a bucket of `perSecond`
- * tokens, refilled at `perSecond` a second, one token per request recorded.
+ * Which requests are recorded: a bucket of `perSecond` tokens, refilled at `perSecond` a second,
+ * one token per request recorded. Unset or not positive: every request.
  */
-export function admission(perSecond: number | undefined): (now: number) => boolean {
-  if (!perSecond || perSecond <= 0) return () => true;
+export function admission(perSecond: number | undefined): Admission {
+  if (!perSecond || perSecond <= 0) return { take: () => true, giveBack: () => {} };
   let tokens = perSecond;
   let last = -Infinity;
-  return (now) => {
-    tokens = Math.min(perSecond, tokens + ((now - last) * perSecond) / 1000);
-    last = now;
-    if (tokens < 1) return false;
-    tokens -= 1;
-    return true;
+  return {
+    take(now) {
+      tokens = Math.min(perSecond, tokens + ((now - last) * perSecond) / 1000);
+      last = now;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    },
+    giveBack() {
+      tokens = Math.min(perSecond, tokens + 1);
+    },
   };
 }
 
@@ -167,7 +184,7 @@ interface H2Stream {
  * (response headers). Bodies are not observed on HTTP/2: only requests that cannot carry one (GET,
  * HEAD, or `content-length: 0`) are recorded, so a replay is never a request without its body.
  */
-function http2Capture(options: CaptureOptions, sample: RequestSample, allowed: Set<string>, admit: (now: number) => boolean) {
+function http2Capture(options: CaptureOptions, sample: RequestSample, allowed: Set<string>, admit: Admission) {
   if (!canCaptureHttp2()) return null;
   const pending = new WeakMap<object, { base: Omit<RecordedRequest, 'count'>; startedAt: number; port: number | undefined }>();
   const onStart = (message: unknown) => {
@@ -178,7 +195,7 @@ function http2Capture(options: CaptureOptions, sample: RequestSample, allowed: S
       const url = String(headers[':path'] ?? '');
       if (!allowed.has(method) || options.marker.isReplay(headers) || !url.startsWith('/')) return;
       const bodiless = method === 'GET' || method === 'HEAD' || headers['content-length'] === '0';
-      if (!bodiless || !admit(startedAt)) return;
+      if (!bodiless || !admit.take(startedAt)) return;
       pending.set(stream, { base: { method, url: redactUrl(url), headers: keptHeaders(headers) }, startedAt, port: fixedPort(stream.session?.socket?.localPort, options) });
     } catch {
       // not recorded, never thrown into the app

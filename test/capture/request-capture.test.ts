@@ -1,4 +1,5 @@
 import test from 'ava';
+import * as dc from 'node:diagnostics_channel';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createReplayMarker } from '../../src/capture/replay-marker';
@@ -178,10 +179,44 @@ test('maxPerSecond records every request of a quiet server, and at most that man
 
 test('admission: a bucket of perSecond tokens, refilled at perSecond a second', (t) => {
   const admit = admission(4);
-  const at = (ms: number, n: number) => Array.from({ length: n }, () => admit(ms)).filter(Boolean).length;
+  const at = (ms: number, n: number) => Array.from({ length: n }, () => admit.take(ms)).filter(Boolean).length;
   t.is(at(0, 10), 4, 'a burst: the full bucket');
   t.is(at(100, 10), 0, 'a tenth of a second refills 0.4 token');
   t.is(at(250, 10), 1, 'a quarter of a second: one');
   t.is(at(10_000, 10), 4, 'never more than the bucket');
-  t.true(admission(undefined)(0));
+  admit.giveBack();
+  t.is(at(10_000, 10), 1, 'a token given back is there again, and the bucket still holds no more than its size');
+  t.true(admission(undefined).take(0));
+});
+
+test('a replayed request gives its token back: with a bucket of one, the real request after it is recorded', async (t) => {
+  const s = await setup((_req, res) => res.end('ok'), 0, 1);
+  try {
+    await s.send('/replayed', { [REPLAY_HEADER]: s.marker.value });
+    await s.send('/real');
+    await s.answered(2);
+    t.deepEqual(s.urls(), ['/real']);
+  } finally {
+    s.close();
+  }
+});
+
+test("a request the bucket turns away is not asked for its headers (Node 26 builds them on the first read)", async (t) => {
+  const s = await setup((_req, res) => res.end('ok'), 0, 1);
+  const channel = dc.channel('http.server.request.start');
+  let reads = 0;
+  const fake = (url: string) => {
+    const request = { method: 'GET', url, socket: {} };
+    Object.defineProperty(request, 'headers', { get: () => (reads++, {}) });
+    return { request, response: new http.ServerResponse(request as http.IncomingMessage), socket: {}, server: s.server };
+  };
+  try {
+    channel.publish(fake('/first')); // takes the bucket's one token: its headers are read
+    const afterFirst = reads;
+    for (let i = 0; i < 5; i++) channel.publish(fake(`/turned-away-${i}`));
+    t.true(afterFirst > 0, 'the admitted request is read');
+    t.is(reads, afterFirst, 'no request turned away was read');
+  } finally {
+    s.close();
+  }
 });
