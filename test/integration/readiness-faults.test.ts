@@ -399,21 +399,28 @@ test('a SIGTERM right after the deadline decided readiness, with replays still i
   // once), and the replay keeps requests out back to back: when the deadline decides, some are
   // out for about another second. No hot function, so no heap scan: the replay starts at the
   // listen (a scan took 8 s on Node 26 in a loaded suite, past a deadline, and no marker was placed).
-  const dir = guestProfile(['/ok', '/a', '/b'].map((url) => ({ url, status: 200 })));
-  const file = path.join(dir, 'profile.json');
-  fs.writeFileSync(file, JSON.stringify({ ...(JSON.parse(fs.readFileSync(file, 'utf8')) as WarmupProfile), hotFunctions: [] }));
-  const port = await freePort();
-  const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), GUEST_SLEEP_MS: '1900', PREHEAT_DEADLINE_MS: '4000' });
-  const replaying = await pollStatus(port, (x) => !['waiting-for-server', 'indexing'].includes(x.phase), 100_000);
-  const decided = await pollStatus(port, (x) => x.phase === 'deadline', 100_000);
-  const markerThen = fs.readdirSync(dir).some((n) => n.startsWith('warming-'));
-  const end = await s.stop();
-  t.true(['replaying', 'optimizing'].includes(replaying.phase), JSON.stringify(replaying));
-  t.true(decided.ready, JSON.stringify(decided));
-  t.is(end.signal, 'SIGTERM');
-  t.true(markerThen, 'the replay was still running when the signal came (else this test shows nothing)');
-  t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('warming-')), [], 'the signal took the marker away');
-  t.false(fs.existsSync(path.join(dir, 'quarantine.json')));
+  // Whether a replay is still out when the test looks depends on the machine's load (one CI run
+  // on Node 22 found none): a boot where none was is tried again, up to three times, as it shows
+  // nothing; the marker's and quarantine's checks hold for every boot.
+  let markerThen = false;
+  for (let boot = 0; boot < 3 && !markerThen; boot++) {
+    const dir = guestProfile(['/ok', '/a', '/b'].map((url) => ({ url, status: 200 })));
+    const file = path.join(dir, 'profile.json');
+    fs.writeFileSync(file, JSON.stringify({ ...(JSON.parse(fs.readFileSync(file, 'utf8')) as WarmupProfile), hotFunctions: [] }));
+    const port = await freePort();
+    const s = await bootService(guest, { PREHEAT_MODE: 'warm', PREHEAT_DIR: dir, PREHEAT_PORT: String(port), GUEST_SLEEP_MS: '1900', PREHEAT_DEADLINE_MS: '4000' });
+    const replaying = await pollStatus(port, (x) => !['waiting-for-server', 'indexing'].includes(x.phase), 100_000);
+    const decided = await pollStatus(port, (x) => x.phase === 'deadline', 100_000);
+    markerThen = fs.readdirSync(dir).some((n) => n.startsWith('warming-'));
+    const end = await s.stop();
+    t.true(['replaying', 'optimizing'].includes(replaying.phase), JSON.stringify(replaying));
+    t.true(decided.ready, JSON.stringify(decided));
+    t.is(end.signal, 'SIGTERM');
+    if (!markerThen) t.log(`boot ${boot}: no replay was out when the deadline was seen: ${JSON.stringify(decided)}`);
+    t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('warming-')), [], 'the signal took the marker away');
+    t.false(fs.existsSync(path.join(dir, 'quarantine.json')));
+  }
+  t.true(markerThen, 'the replay was still running when the signal came, in one boot of three (else this test shows nothing)');
 });
 
 test('a warm-up that ended normally leaves no marker behind: the next boot warms again', async (t) => {
