@@ -74,7 +74,10 @@ export function startRequestCapture(options: CaptureOptions): RequestCapture {
       // recorded. A replay found afterwards gives its token back, so the warm-up's own requests
       // never take the recording's place.
       if (!admit.take(startedAt)) return;
-      if (options.marker.isReplay(request.headers)) return admit.giveBack();
+      if (options.marker.isReplay(request.headers)) {
+        admit.giveBack();
+        return;
+      }
       const url = request.url ?? '/';
       if (!url.startsWith('/')) return; // proxy-style absolute URLs are not the app's routes
       const base = { method: request.method!, url: redactUrl(url), headers: keptHeaders(request.headers) };
