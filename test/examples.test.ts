@@ -515,7 +515,9 @@ async function probeUntilReady(command: string[], l: Layout, env: NodeJS.Process
     const before = { app: snapshot(l.app), image: snapshot(l.at(image.env.PREHEAT_PROFILE_DIR!)) };
     const [port, readyPort] = [await freePort(), await freePort()];
     // A slow boot (1.5 s before the app listens), so that the probe meets the agent's 503 first.
-    const env = hostEnv(pod.env, l, { PORT: String(port), PREHEAT_PORT: String(readyPort), PREHEAT_DEADLINE_MS: '120000' });
+    // The pod records a few seconds of traffic: at the default 25 Hz a run can hold no sample in the
+    // app's code, and the agent then rightly warns PREHEAT_W016 (seen once in a CI run on Node 20).
+    const env = hostEnv(pod.env, l, { PORT: String(port), PREHEAT_PORT: String(readyPort), PREHEAT_DEADLINE_MS: '120000', PREHEAT_SAMPLE_INTERVAL_MICROS: '1000' });
     env.NODE_OPTIONS += ` --require ${fixture('preload', 'slow-listen.js')}`;
     const app = startApp(image.cmd[0] === 'node' ? process.execPath : image.cmd[0]!, image.cmd.slice(1), { cwd: l.app, env, uid: runAs.uid, gid: runAs.gid });
     const probes = await probeUntilReady(pod.container.readinessProbe.exec.command, l, env);
@@ -553,7 +555,9 @@ async function probeUntilReady(command: string[], l: Layout, env: NodeJS.Process
     const dir = l.at(pod.env.PREHEAT_DIR!);
     const before = { app: snapshot(l.app), baked: snapshot(profileDir) };
     const [port, readyPort] = [await freePort(), await freePort()];
-    const env = hostEnv(pod.env, l, { PORT: String(port), PREHEAT_PORT: String(readyPort), PREHEAT_DEADLINE_MS: '120000' });
+    // The pod records a few seconds of traffic: at the default 25 Hz a run can hold no sample in the
+    // app's code, and the agent then rightly warns PREHEAT_W016 (seen once in a CI run on Node 20).
+    const env = hostEnv(pod.env, l, { PORT: String(port), PREHEAT_PORT: String(readyPort), PREHEAT_DEADLINE_MS: '120000', PREHEAT_SAMPLE_INTERVAL_MICROS: '1000' });
     env.NODE_OPTIONS += ` --require ${fixture('preload', 'slow-listen.js')}`;
     const app = startApp(process.execPath, image.cmd.slice(1), { cwd: l.app, env, uid: runAs.uid, gid: runAs.gid });
     await app.listening();
