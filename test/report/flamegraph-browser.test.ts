@@ -51,9 +51,12 @@ chromiumProgram.test('the hot function is drawn; search, zoom, reset and finding
   t.true(frame > 0);
   const finding: Finding = { kind: 'string-interning', function: 'scoreDocument', file: 'lib/score.js', line: 5, share: 0.3, evidence: 'e', advice: 'a', frame };
   const { page, requests, errors, url } = await open(renderFlamegraphHtml(model, [finding], { title: 'text-index' }));
-  const hot = page.locator('.frame[data-name="scoreDocument"]').first();
-  await hot.waitFor();
-  t.true((await hot.boundingBox())!.width > 20, 'scoreDocument is drawn wide');
+  const frames = page.locator('.frame[data-name="scoreDocument"]');
+  await frames.first().waitFor();
+  // The widest of its frames: under load, start-up can put a narrow one (another caller) first.
+  const widths = await Promise.all((await frames.all()).map(async (f) => (await f.boundingBox())?.width ?? 0));
+  const hot = frames.nth(widths.indexOf(Math.max(...widths)));
+  t.true(Math.max(...widths) > 20, `scoreDocument is drawn wide: ${widths.map(Math.round).join(', ')} px`);
 
   await page.fill('#search', 'scoreDoc');
   t.true((await page.locator('.frame.match').count()) > 0);
